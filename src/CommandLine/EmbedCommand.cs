@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using VideoSsl.Engine;
+using VideoSsl.Graph;
+
+namespace VideoSsl.CommandLine;
+
+/// <summary><c>videossl embed</c>: one L2-normalised encoder feature per frame, as .npy plus a .csv index.</summary>
+public static class EmbedCommand
+{
+    public static Command Create(Cli cli)
+    {
+        var command = new Command("embed", "Write the trained encoder's pooled, L2-normalised features of every frame to FILE.npy (float32 [frames, D]) and FILE.csv (source,frame_index,pts_seconds).");
+        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "Run folder (its newest checkpoint) or a checkpoint file", Required = true };
+        var sources = new Option<string[]>("--source", "-s") { Description = "Video file or folder; repeat for several", Required = true, AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string>("--out", "-o") { Description = "Output FILE.npy; FILE.csv is written beside it", Required = true };
+        var fps = new Option<double?>("--fps") { Description = "Resample to F frames/s (default: each source's own rate)" };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
+        var batch = new Option<int>("--batch") { Description = "Frames per forward pass", DefaultValueFactory = _ => 64 };
+        foreach (var option in new Option[] { checkpoint, sources, output, fps, device, batch }) command.Options.Add(option);
+
+        command.SetAction(parse => cli.Guard(parse, "embed", () =>
+        {
+            using var logging = cli.Logging(parse);
+            var log = logging.CreateLogger("videossl");
+            var request = new EmbedRequest(parse.GetValue(checkpoint)!, parse.GetValue(sources)!, parse.GetValue(output)!,
+                parse.GetValue(fps), parse.GetValue(device)!, parse.GetValue(batch));
+            var graph = new EmbeddingGraph(logging);
+            var summary = ProgressDisplay.Run(cli.Console, log, "embed", observer => graph.Run(request, observer, cli.Termination.Token));
+            Console.WriteLine($"Embedded {summary.Rows} frames as {summary.Dimension}-d features{(summary.Interrupted ? " (interrupted: incomplete)" : "")}.");
+            Console.WriteLine($"embeddings: {summary.Npy}");
+            Console.WriteLine($"index:      {summary.Csv}");
+            if (summary.Rows == 0) throw new UserError("no frame was decoded from the sources");
+            return summary.Interrupted ? 130 : 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,52 @@
+using System.Buffers;
+
+namespace VideoSsl.Decode;
+
+/// <summary>
+/// One decoded frame: Size x Size rgb24 pixels, top row first, in a pooled buffer. Whoever holds the frame last
+/// calls <see cref="Release"/> to give the buffer back; a released frame must not be read again.
+/// </summary>
+public sealed class VideoFrame
+{
+    private byte[]? _pixels;
+
+    public VideoFrame(int sourceId, int workItem, int lane, long index, double pts, int size, byte[] pixels, bool replay)
+    {
+        SourceId = sourceId;
+        WorkItem = workItem;
+        Lane = lane;
+        Index = index;
+        Pts = pts;
+        Size = size;
+        _pixels = pixels;
+        Replay = replay;
+    }
+
+    public int SourceId { get; }
+    public int WorkItem { get; }
+    public int Lane { get; }
+
+    /// <summary>Position of the frame in its source's decoded (resampled) stream, from 0.</summary>
+    public long Index { get; }
+
+    /// <summary>Presentation time in seconds from the start of the source.</summary>
+    public double Pts { get; }
+
+    public int Size { get; }
+
+    /// <summary>Re-decoded after a resume only to refill the sampler's buffers; it earns no training credit.</summary>
+    public bool Replay { get; }
+
+    public int ByteCount => Size * Size * 3;
+
+    public ReadOnlySpan<byte> Pixels =>
+        (_pixels ?? throw new ObjectDisposedException(nameof(VideoFrame), "frame was already released")).AsSpan(0, ByteCount);
+
+    public static byte[] RentBuffer(int size) => ArrayPool<byte>.Shared.Rent(size * size * 3);
+
+    public void Release()
+    {
+        byte[]? pixels = Interlocked.Exchange(ref _pixels, null);
+        if (pixels is not null) ArrayPool<byte>.Shared.Return(pixels);
+    }
+}

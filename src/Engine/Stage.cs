@@ -1,0 +1,70 @@
+using System.Runtime.ExceptionServices;
+
+namespace VideoSsl.Engine;
+
+/// <summary>
+/// One stage of the pipeline: it owns a dedicated thread, a clock and its counters, reads its input from a bounded
+/// channel and writes its output to the next. A stage stops when its input ends or when it is cancelled; a fault
+/// inside it ends the stage and is reported through <see cref="Completion"/>, never on another thread.
+/// </summary>
+public abstract class Stage
+{
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Thread? _thread;
+
+    protected Stage(string name) => Name = name;
+
+    public string Name { get; }
+    public StageCounters Counters { get; } = new();
+    public StageClock Clock { get; } = new();
+
+    /// <summary>Completes when the stage's thread has finished, faulted if the stage failed.</summary>
+    public Task Completion => _done.Task;
+
+    public StageSnapshot Snapshot() => Counters.Snapshot(Name, Clock.ElapsedSeconds);
+
+    public void Start(CancellationToken cancel)
+    {
+        if (_thread is not null) throw new InvalidOperationException($"stage {Name} was already started");
+        _thread = new Thread(() => RunThread(cancel)) { Name = Name, IsBackground = true };
+        _thread.Start();
+    }
+
+    private void RunThread(CancellationToken cancel)
+    {
+        Clock.Start();
+        try
+        {
+            Run(cancel);
+            _done.SetResult();
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            _done.SetResult();
+        }
+        catch (Exception e)
+        {
+            _done.SetException(e);
+        }
+        finally
+        {
+            OnStopped();
+        }
+    }
+
+    /// <summary>The stage's loop, on its own thread. Return when the input ends; throw to fail the pipeline.</summary>
+    protected abstract void Run(CancellationToken cancel);
+
+    /// <summary>Runs on the stage's thread after <see cref="Run"/>, whatever happened: complete outputs here.</summary>
+    protected virtual void OnStopped() { }
+
+    /// <summary>Waits for the stage to finish and rethrows its failure, if any, with the original stack.</summary>
+    public void WaitAndRethrow()
+    {
+        try { Completion.Wait(); }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+    }
+}

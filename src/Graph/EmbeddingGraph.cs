@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using VideoSsl.Decode;
+using VideoSsl.Engine;
+using VideoSsl.Graph.Outputs;
+using VideoSsl.Learning;
+
+namespace VideoSsl.Graph;
+
+/// <summary>What to embed, with which checkpoint, into which file.</summary>
+public sealed record EmbedRequest(string Checkpoint, IReadOnlyList<string> Sources, string Out, double? Fps, string Device, int Batch = 64);
+
+/// <summary>
+/// The embedding graph: decode -> embed. Sources are read one after another, every frame at the checkpoint's
+/// frame size (and at <see cref="EmbedRequest.Fps"/> when given), and each becomes one row of the output array.
+/// </summary>
+public sealed class EmbeddingGraph
+{
+    private readonly ILoggerFactory _logs;
+    private readonly ILogger _log;
+
+    public EmbeddingGraph(ILoggerFactory logs)
+    {
+        _logs = logs;
+        _log = logs.CreateLogger("embed");
+    }
+
+    public EmbeddingSummary Run(EmbedRequest request, IRunObserver? observer, CancellationToken stop)
+    {
+        if (request.Batch < 1) throw new UserError($"batch must be at least 1 (got {request.Batch})");
+        if (request.Fps is { } fps && !(fps > 0 && fps <= 240)) throw new UserError($"fps must be above 0 and at most 240 (got {fps})");
+        if (!request.Out.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            throw new UserError($"out '{request.Out}': the embeddings file must end in .npy");
+        var (checkpoint, checkpointPath) = CheckpointStore.Open(request.Checkpoint);
+        var prepared = SourcePreparation.Prepare(request.Sources, _log, stop);
+        var settings = new DecodeSettings { Size = checkpoint.Info.FrameSize, Fps = request.Fps, ParallelSources = 1 };
+        var schedule = DecodeWorkItem.Schedule(prepared.Videos, epochs: 1, request.Fps);
+
+        var device = ComputeDevice.Resolve(request.Device);
+        using var embedder = new FrameEmbedder(checkpoint, device);
+        _log.LogInformation("embed: checkpoint {Checkpoint} (step {Step}), {Count} source(s), {Dimension}-d features, device {Device}",
+            checkpointPath, checkpoint.Info.Step, prepared.Videos.Count, embedder.Dimension, device.type);
+
+        using var files = new EmbeddingFiles(request.Out, embedder.Dimension);
+        using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var decode = new DecodeStage(schedule, settings, DecodeResumePoint.FromStart(1), null, _logs.CreateLogger("decode"));
+        var embed = new EmbedStage(decode.Output, embedder, files, request.Batch);
+        var reports = new List<SourceReport>();
+        embed.SourceEnded += message =>
+        {
+            var o = message.Outcome!;
+            reports.Add(new SourceReport(message.Item.Source.Path, 0, o.FramesDelivered, o.ExpectedFrames, o.Error, o.LooksPartial, o.Stopped));
+            if (o.Error is not null || o.LooksPartial)
+                _log.LogWarning("source '{Source}': {Frames} of {Expected} expected frames{Error}", message.Item.Source.Path,
+                    o.FramesDelivered, o.ExpectedFrames, o.Error is null ? " (partial file)" : $" ({o.Error})");
+        };
+
+        Stage[] stages = [decode, embed];
+        foreach (var stage in stages) stage.Start(halt.Token);
+        var clock = Stopwatch.StartNew();
+        long expected = schedule.Sum(w => w.ExpectedFrames);
+        var monitor = new StageClock();
+        monitor.Start();
+        while (!embed.Completion.IsCompleted)
+        {
+            monitor.WaitForNextTick(4, CancellationToken.None);
+            observer?.OnProgress(new RunProgress(clock.Elapsed.TotalSeconds, 0, null, embed.Snapshot().ItemsOut, expected, null, 0,
+                stages.Select(s => s.Snapshot()).ToList(), null));
+        }
+        halt.Cancel();
+        foreach (var stage in stages) stage.Completion.Wait(TimeSpan.FromSeconds(15));
+        stages.FirstOrDefault(s => s.Completion.IsFaulted)?.WaitAndRethrow();
+        return new EmbeddingSummary(files.NpyPath, files.CsvPath, files.Rows, embedder.Dimension, reports, stop.IsCancellationRequested);
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using VideoSsl.Engine;
+using VideoSsl.Learning;
+
+namespace VideoSsl.Graph.Outputs;
+
+/// <summary>
+/// RUN_DIR/metrics.jsonl: one JSON object per training step, flushed as it is written so that a run killed at any
+/// moment keeps every line up to its last step. A resumed run appends.
+/// </summary>
+public sealed class MetricsLog : IDisposable
+{
+    private readonly FileStream _file;
+    private readonly Utf8JsonWriter _json;
+    private readonly Queue<(double Seconds, long Frames)> _recent = new();
+
+    public MetricsLog(string path, bool append)
+    {
+        Path = path;
+        _file = new FileStream(path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read);
+        _json = new Utf8JsonWriter(_file, new JsonWriterOptions { Indented = false, SkipValidation = true });
+    }
+
+    public string Path { get; }
+
+    /// <summary>Training frames per second over the last few steps.</summary>
+    public double RecentFramesPerSecond { get; private set; }
+
+    public void Write(StepResult step, double elapsedSeconds, int epoch, StageSnapshot decode, StageSnapshot sample, StageSnapshot train)
+    {
+        _recent.Enqueue((step.Seconds, 2L * step.Pairs));
+        if (_recent.Count > 10) _recent.Dequeue();
+        double seconds = _recent.Sum(r => r.Seconds);
+        RecentFramesPerSecond = seconds > 0 ? _recent.Sum(r => r.Frames) / seconds : 0;
+
+        _json.Reset(_file);
+        _json.WriteStartObject();
+        _json.WriteNumber("step", step.Step);
+        _json.WriteBoolean("applied", step.Applied);
+        _json.WriteNumber("time_s", Math.Round(elapsedSeconds, 3));
+        _json.WriteNumber("epoch", epoch);
+        _json.WriteNumber("frames", step.FramesSeen);
+        _json.WriteNumber("pairs", step.Pairs);
+        Number("loss", step.Loss);
+        Number("loss_norm", step.LossNorm);
+        Number("pair_acc", step.PairAccuracy);
+        Number("masked_fraction", step.MaskedFraction);
+        Number("candidates", step.MeanCandidates);
+        _json.WriteNumber("lr", step.LearningRate);
+        Number("step_s", step.Seconds);
+        Number("frames_per_s", RecentFramesPerSecond);
+        Number("decode_frames_per_s", decode.ElapsedSeconds > 0 ? decode.ItemsOut / decode.ElapsedSeconds : 0);
+        _json.WriteNumber("queue_frames", sample.QueueDepth);
+        _json.WriteNumber("queue_batches", train.QueueDepth);
+        _json.WriteNumber("dropped_frames", decode.Dropped + sample.Dropped);
+        _json.WriteNumber("skipped_batches", train.Dropped);
+        _json.WriteEndObject();
+        _json.Flush();
+        _file.WriteByte((byte)'\n');
+        _file.Flush();
+    }
+
+    private void Number(string name, double value)
+    {
+        if (double.IsFinite(value)) _json.WriteNumber(name, Math.Round(value, 6));
+        else _json.WriteNull(name);
+    }
+
+    public void Dispose()
+    {
+        _json.Dispose();
+        _file.Dispose();
+    }
+}

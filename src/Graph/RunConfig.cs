@@ -1,0 +1,108 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using VideoSsl.Decode;
+using VideoSsl.Engine;
+using VideoSsl.Learning;
+using VideoSsl.Sampling;
+
+namespace VideoSsl.Graph;
+
+/// <summary>When a training run ends: whichever limit comes first, or the end of the sources.</summary>
+public sealed record RunLimits
+{
+    /// <summary>Passes over the file sources.</summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Stop after this many optimizer steps in total (a resumed run counts the steps before it).</summary>
+    public long? MaxSteps { get; init; }
+
+    /// <summary>Stop after this many decoded frames in total.</summary>
+    public long? MaxFrames { get; init; }
+
+    /// <summary>Stop after this many seconds of wall time in this process.</summary>
+    public double? MaxSeconds { get; init; }
+
+    public IEnumerable<string> Problems()
+    {
+        if (Epochs < 1) yield return $"epochs must be at least 1 (got {Epochs})";
+        if (MaxSteps is < 1) yield return $"max-steps must be at least 1 (got {MaxSteps})";
+        if (MaxFrames is < 1) yield return $"max-frames must be at least 1 (got {MaxFrames})";
+        if (MaxSeconds is { } s && !(s > 0)) yield return $"max-seconds must be above 0 (got {s})";
+    }
+}
+
+/// <summary>
+/// The whole configuration of a training run, in one typed object: built from defaults, an optional JSON file and
+/// the command line, validated once before anything starts, written to <c>RUN_DIR/config.json</c> and into every
+/// checkpoint. JSON keys are the command-line option names (kebab-case), grouped by stage.
+/// </summary>
+public sealed record RunConfig
+{
+    public IReadOnlyList<string> Sources { get; init; } = [];
+    public string Out { get; init; } = "";
+    public long Seed { get; init; } = 1234;
+
+    /// <summary>auto, cpu or cuda.</summary>
+    public string Device { get; init; } = "auto";
+
+    public RunLimits Limits { get; init; } = new();
+    public DecodeSettings Decode { get; init; } = new();
+    public SamplerSettings Sampler { get; init; } = new();
+    public TrainerSettings Trainer { get; init; } = new();
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.KebabCaseLower,
+        WriteIndented = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    public IEnumerable<string> Problems()
+    {
+        if (Device is not ("auto" or "cpu" or "cuda")) yield return $"device must be auto, cpu or cuda (got '{Device}')";
+        foreach (var p in Limits.Problems().Concat(Decode.Problems()).Concat(Sampler.Problems()).Concat(Trainer.Problems()))
+            yield return p;
+        if (Decode.Fps is { } fps && Sampler.PosWindow < 1 / fps)
+            yield return $"pos-window ({Sampler.PosWindow} s) is shorter than one frame at --fps {fps} ({1 / fps:0.###} s): no frame could be a positive";
+    }
+
+    /// <summary>Throws one <see cref="UserError"/> listing every problem, or returns this configuration.</summary>
+    public RunConfig Validated()
+    {
+        var problems = Problems().ToList();
+        if (problems.Count > 0) throw new UserError("invalid configuration: " + string.Join("; ", problems));
+        return this;
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static RunConfig FromJson(string json, string origin)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new UserError($"config '{origin}': empty");
+        }
+        catch (JsonException e)
+        {
+            string where = e.Path is { Length: > 0 } path ? $" at {path}" : "";
+            throw new UserError($"config '{origin}': not a valid configuration{where} ({e.Message.Split('.')[0]})");
+        }
+    }
+
+    public static RunConfig FromFile(string path)
+    {
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserError($"config '{path}': cannot be read ({e.Message})");
+        }
+        return FromJson(json, path);
+    }
+}

@@ -1,0 +1,44 @@
+using VideoSsl.Engine;
+
+namespace VideoSsl.Graph;
+
+/// <summary>The folder a training run writes to, checked before any work starts.</summary>
+public static class RunDirectory
+{
+    public const string ConfigFile = "config.json";
+    public const string MetricsFile = "metrics.jsonl";
+    public const string SummaryFile = "summary.json";
+    private const long MinimumFreeBytes = 200L * 1024 * 1024;
+
+    /// <summary>
+    /// Creates the folder, proves it is writable and has room, and refuses to mix a new run into an old one unless
+    /// asked to (<paramref name="resume"/> continues it; <paramref name="overwrite"/> starts over).
+    /// </summary>
+    public static void Prepare(string path, bool resume, bool overwrite)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new UserError("no output folder: pass --out RUN_DIR");
+        if (File.Exists(path)) throw new UserError($"out '{path}': is a file, not a folder");
+        bool hasRun = Directory.Exists(Path.Combine(path, "checkpoints")) || File.Exists(Path.Combine(path, MetricsFile));
+        if (hasRun && !resume)
+        {
+            if (!overwrite)
+                throw new UserError($"out '{path}': already holds a run; pass --resume to continue it or --overwrite to start over");
+            foreach (string name in new[] { "checkpoints" }) if (Directory.Exists(Path.Combine(path, name))) Directory.Delete(Path.Combine(path, name), true);
+            foreach (string name in new[] { MetricsFile, SummaryFile, ConfigFile }) File.Delete(Path.Combine(path, name));
+        }
+        try
+        {
+            Directory.CreateDirectory(path);
+            string probe = Path.Combine(path, ".write-test");
+            File.WriteAllText(probe, "ok");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserError($"out '{path}': not writable ({e.Message})");
+        }
+        long free = new DriveInfo(Path.GetFullPath(path)).AvailableFreeSpace;
+        if (free < MinimumFreeBytes)
+            throw new UserError($"out '{path}': only {free / (1024 * 1024)} MB free; checkpoints need at least {MinimumFreeBytes / (1024 * 1024)} MB");
+    }
+}

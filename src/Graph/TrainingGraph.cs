@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using VideoSsl.Decode;
+using VideoSsl.Engine;
+using VideoSsl.Graph.Outputs;
+using VideoSsl.Learning;
+using VideoSsl.Sampling;
+
+namespace VideoSsl.Graph;
+
+/// <summary>
+/// The training graph: decode -> sample -> train, each stage on its own thread, joined by bounded channels, with
+/// the calling thread as the monitor (the "game loop"): it reports progress a few times a second, enforces the
+/// wall-clock limit and, when the trainer is done, stops the other stages and collects their faults.
+/// </summary>
+public sealed class TrainingGraph
+{
+    private const double MonitorHz = 4;
+    private readonly ILoggerFactory _logs;
+    private readonly ILogger _log;
+
+    public TrainingGraph(ILoggerFactory logs)
+    {
+        _logs = logs;
+        _log = logs.CreateLogger("train");
+    }
+
+    /// <param name="resume">The checkpoint to continue from (its weights, optimizer, step, and data position when the data is the same).</param>
+    /// <param name="stop">Cancelled on Ctrl+C or SIGTERM: the current step finishes and a checkpoint is written.</param>
+    public TrainingSummary Run(RunConfig config, Checkpoint? resume, bool overwrite, IRunObserver? observer, CancellationToken stop)
+    {
+        config.Validated();
+        RunDirectory.Prepare(config.Out, resume is not null, overwrite);
+        var prepared = SourcePreparation.Prepare(config.Sources, _log, stop);
+        CheckFrameRates(config, prepared);
+        var schedule = DecodeWorkItem.Schedule(prepared.Videos, config.Limits.Epochs, config.Decode.Fps);
+        int lanes = Math.Min(config.Decode.ParallelSources, prepared.Videos.Count);
+        int size = config.Decode.Size;
+
+        if (resume is not null && resume.Info.FrameSize != size)
+            throw new UserError($"checkpoint was trained on {resume.Info.FrameSize} px frames; --size {size} does not fit it");
+        SamplerState? samplerResume = DataPositionToResume(config, resume, schedule, lanes);
+
+        var device = ComputeDevice.Resolve(config.Device);
+        using var session = new TrainingSession(config.Trainer, device, config.Seed, resume);
+        _log.LogInformation("train: {Count} source(s), {Items} pass(es), device {Device}, {Size} px, batch {Batch}, LibTorch threads {Threads}",
+            prepared.Videos.Count, schedule.Count, device.type, size, config.Sampler.Batch, TorchSharp.torch.get_num_threads());
+
+        string configJson = config.ToJson();
+        File.WriteAllText(Path.Combine(config.Out, RunDirectory.ConfigFile), configJson);
+        var store = new CheckpointStore(config.Out, config.Trainer.KeepCheckpoints);
+        using var metrics = new MetricsLog(Path.Combine(config.Out, RunDirectory.MetricsFile), append: resume is not null);
+
+        using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        long framesBefore = samplerResume?.FramesIngested ?? 0;
+        var decode = new DecodeStage(schedule, config.Decode,
+            samplerResume?.ToResumePoint() ?? DecodeResumePoint.FromStart(lanes),
+            config.Limits.MaxFrames is { } maxFrames ? Math.Max(0, maxFrames - framesBefore) : null,
+            _logs.CreateLogger("decode"));
+        var sampler = new SamplerStage(decode.Output, config.Sampler, size, lanes, config.Seed, schedule, samplerResume);
+        var trainer = new TrainerStage(session, sampler.Output, sampler.Return, store, configJson, size, config.Trainer,
+            config.Limits.MaxSteps, halt.Token, _logs.CreateLogger("train"));
+
+        var clock = Stopwatch.StartNew();
+        var reports = new List<SourceReport>();
+        var lossNorms = new List<double>();
+        StepResult? lastStep = null;
+        string? currentSource = null;
+        int epoch = 0;
+        sampler.SourceEvent += message => OnSourceEvent(message, reports, ref currentSource, ref epoch);
+        trainer.StepCompleted += step =>
+        {
+            metrics.Write(step, clock.Elapsed.TotalSeconds, Volatile.Read(ref epoch), decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot());
+            if (step.Applied && double.IsFinite(step.LossNorm)) lock (lossNorms) lossNorms.Add(step.LossNorm);
+            Volatile.Write(ref lastStep, step);
+        };
+
+        long startStep = session.Step;
+        long expectedFrames = Math.Min(schedule.Sum(w => w.ExpectedFrames), config.Limits.MaxFrames ?? long.MaxValue);
+        string stopReason = "the sources ended";
+        Stage[] stages = [decode, sampler, trainer];
+        foreach (var stage in stages) stage.Start(halt.Token);
+
+        var monitor = new StageClock();
+        monitor.Start();
+        while (!trainer.Completion.IsCompleted)
+        {
+            monitor.WaitForNextTick(MonitorHz, CancellationToken.None);
+            observer?.OnProgress(Progress());
+            if (config.Limits.MaxSeconds is { } seconds && clock.Elapsed.TotalSeconds >= seconds && !halt.IsCancellationRequested)
+            {
+                stopReason = $"the time limit ({seconds} s) was reached";
+                halt.Cancel();
+            }
+            if (stop.IsCancellationRequested) stopReason = "it was interrupted";
+        }
+        if (config.Limits.MaxSteps is { } maxSteps && session.Step >= maxSteps) stopReason = $"the step limit ({maxSteps}) was reached";
+        else if (decode.FramesDelivered + framesBefore >= (config.Limits.MaxFrames ?? long.MaxValue)) stopReason = $"the frame limit ({config.Limits.MaxFrames}) was reached";
+        halt.Cancel();
+        foreach (var stage in stages) stage.Completion.Wait(TimeSpan.FromSeconds(15));
+        observer?.OnProgress(Progress());
+
+        // The first stage that failed is the cause; the later ones only saw its fault arrive through their input.
+        var failed = stages.FirstOrDefault(s => s.Completion.IsFaulted);
+        if (failed is not null) failed.WaitAndRethrow();
+
+        if (session.Step == startStep && !stop.IsCancellationRequested && resume is null)
+            throw new UserError(
+                $"no training step was possible: a batch needs at least {config.Sampler.EffectiveMinAnchors} anchors spaced " +
+                $"neg-gap + pos-window = {config.Sampler.AnchorSpacing} s apart, and the sources held at most {sampler.LongestSpan:0.#} s " +
+                "of video at a time; use longer or more clips, or lower --neg-gap or --batch");
+
+        List<double> norms;
+        lock (lossNorms) norms = [.. lossNorms];
+        var summary = new TrainingSummary(
+            config.Out, trainer.LastCheckpoint ?? store.Existing().LastOrDefault(), metrics.Path, device.type.ToString().ToLowerInvariant(),
+            resume is not null, stopReason, session.Step, session.Step - startStep, session.FramesSeen, clock.Elapsed.TotalSeconds,
+            norms.Count > 0 ? norms.Take(10).Average() : null, norms.Count > 0 ? norms.TakeLast(10).Average() : null,
+            reports, prepared.Skipped);
+        File.WriteAllText(Path.Combine(config.Out, RunDirectory.SummaryFile), JsonSerializer.Serialize(summary, RunConfig.Json));
+        return summary;
+
+        RunProgress Progress() => new(
+            clock.Elapsed.TotalSeconds, session.Step, config.Limits.MaxSteps, sampler.FramesIngested, expectedFrames,
+            Volatile.Read(ref lastStep), metrics.RecentFramesPerSecond, stages.Select(s => s.Snapshot()).ToList(),
+            Volatile.Read(ref currentSource));
+    }
+
+    private void OnSourceEvent(DecodeOutput message, List<SourceReport> reports, ref string? currentSource, ref int epoch)
+    {
+        if (message.Kind == DecodeEventKind.SourceStarted)
+        {
+            Volatile.Write(ref currentSource, message.Item.Source.Name);
+            Volatile.Write(ref epoch, message.Item.Epoch);
+            _log.LogDebug("decode: started {Source} (epoch {Epoch})", message.Item.Source.Path, message.Item.Epoch + 1);
+            return;
+        }
+        if (message.Outcome is not { } outcome) return;
+        var report = new SourceReport(message.Item.Source.Path, message.Item.Epoch, outcome.FramesDelivered, outcome.ExpectedFrames,
+            outcome.Error, outcome.LooksPartial, outcome.Stopped);
+        lock (reports) reports.Add(report);
+        if (outcome.Error is { } error)
+            _log.LogWarning("source '{Source}': FFmpeg failed after {Frames} frames ({Error}); the frames so far are kept",
+                message.Item.Source.Path, outcome.FramesDelivered, error);
+        else if (outcome.LooksPartial)
+            _log.LogWarning("source '{Source}': partial, {Frames} of {Expected} expected frames; the frames so far are kept",
+                message.Item.Source.Path, outcome.FramesDelivered, outcome.ExpectedFrames);
+    }
+
+    /// <summary>A positive must be another frame within pos-window: the frame interval must fit inside it.</summary>
+    private static void CheckFrameRates(RunConfig config, PreparedSources prepared)
+    {
+        foreach (var (source, info) in prepared.Videos)
+        {
+            double rate = info.DecodeRate(config.Decode.Fps);
+            if (config.Sampler.PosWindow < 1 / rate)
+                throw new UserError($"source '{source.Path}': at {rate:0.###} frames/s one frame lasts {1 / rate:0.###} s, longer than pos-window {config.Sampler.PosWindow} s, so no frame has a positive; raise --pos-window or --fps");
+        }
+    }
+
+    /// <summary>
+    /// The sampler continues exactly where the checkpoint left it only when the run reads the same data the same
+    /// way; otherwise training continues from the checkpoint's weights on a fresh pass over the sources.
+    /// </summary>
+    private SamplerState? DataPositionToResume(RunConfig config, Checkpoint? resume, IReadOnlyList<DecodeWorkItem> schedule, int lanes)
+    {
+        if (resume?.Sampler is not { } state) return null;
+        RunConfig before;
+        try { before = RunConfig.FromJson(resume.RunConfigJson, "checkpoint"); }
+        catch (UserError) { return null; }
+        bool same = before.Sources.SequenceEqual(config.Sources) && before.Decode == config.Decode && before.Sampler == config.Sampler
+            && before.Limits.Epochs == config.Limits.Epochs && before.Seed == config.Seed
+            && state.Decode.Lanes.Count == lanes && state.Rings.All(r => r.WorkItem < schedule.Count);
+        if (!same)
+        {
+            _log.LogWarning("resume: the sources or the decode/sampler settings differ from the checkpoint's; training continues from its weights on a fresh pass over the sources");
+            return null;
+        }
+        if (state.Decode.NextWorkItem >= schedule.Count && state.Decode.Lanes.All(l => l is null))
+            _log.LogWarning("resume: the checkpoint had already read all its sources; only frames still buffered remain (raise --epochs to train longer)");
+        return state;
+    }
+}

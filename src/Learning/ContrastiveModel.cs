@@ -1,0 +1,62 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace VideoSsl.Learning;
+
+/// <summary>
+/// The encoder: conv blocks (3x3, stride 2, BatchNorm, ReLU) that keep a spatial feature map (what the overlay's
+/// heatmaps are made from), global average pooling to a feature vector (what <c>embed</c> writes), and a projection
+/// head (Linear, BatchNorm, ReLU, Linear; the BatchNorm keeps the hidden units
+/// from dying, which would collapse every embedding to one point) whose L2-normalised output is what the loss compares.
+/// </summary>
+public sealed class ContrastiveModel : Module<Tensor, Tensor>
+{
+    private readonly Sequential backbone;
+    private readonly Sequential head;
+
+    public ContrastiveModel(ModelSettings settings) : base(nameof(ContrastiveModel))
+    {
+        Settings = settings;
+        var blocks = new List<(string, Module<Tensor, Tensor>)>();
+        long channelsIn = 3;
+        for (int i = 0; i < settings.Channels.Length; i++)
+        {
+            long channels = settings.Channels[i];
+            blocks.Add(($"conv{i}", Conv2d(channelsIn, channels, kernel_size: 3, stride: 2, padding: 1, bias: false)));
+            blocks.Add(($"norm{i}", BatchNorm2d(channels)));
+            blocks.Add(($"relu{i}", ReLU(inplace: true)));
+            channelsIn = channels;
+        }
+        backbone = Sequential(blocks);
+        long hidden = settings.ProjectionHidden * settings.Width;
+        head = Sequential(
+            ("fc1", Linear(channelsIn, hidden, hasBias: false)),
+            ("norm", BatchNorm1d(hidden)),
+            ("relu", ReLU(inplace: true)),
+            ("fc2", Linear(hidden, settings.EmbeddingDim)));
+        RegisterComponents();
+    }
+
+    public ModelSettings Settings { get; }
+
+    /// <summary>[B, C, H/16, W/16] spatial features.</summary>
+    public Tensor FeatureMap(Tensor images) => backbone.forward(images);
+
+    /// <summary>[B, C] pooled features, L2-normalised: the embedding users get.</summary>
+    public Tensor Embed(Tensor images)
+    {
+        using var map = FeatureMap(images);
+        return functional.normalize(map.mean([2, 3]), p: 2, dim: 1);
+    }
+
+    /// <summary>[B, D] projected and L2-normalised: what the loss sees.</summary>
+    public override Tensor forward(Tensor images)
+    {
+        using var map = FeatureMap(images);
+        using var pooled = map.mean([2, 3]);
+        using var projected = head.forward(pooled);
+        return functional.normalize(projected, p: 2, dim: 1);
+    }
+}

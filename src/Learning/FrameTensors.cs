@@ -1,0 +1,29 @@
+using static TorchSharp.torch;
+
+namespace VideoSsl.Learning;
+
+/// <summary>Turns rgb24 frame bytes into the model's input: [N, 3, S, S] float on the device, normalised.</summary>
+public static class FrameTensors
+{
+    private static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
+    private static readonly float[] Std = [0.229f, 0.224f, 0.225f];
+
+    /// <summary>Bytes to [N, 3, S, S] floats in [0, 1] on <paramref name="device"/> (the copy to the device moves bytes, not floats).</summary>
+    public static Tensor ToUnitRange(byte[] pixels, int frames, int size, Device device)
+    {
+        long count = (long)frames * size * size * 3;
+        using var raw = frombuffer(pixels, ScalarType.Byte, count, 0);
+        using var onDevice = raw.to(device);
+        using var nhwc = onDevice.view(frames, size, size, 3);
+        using var nchw = nhwc.permute(0, 3, 1, 2);
+        return nchw.to(ScalarType.Float32).div_(255f);
+    }
+
+    /// <summary>Standardises [0, 1] images with the ImageNet channel statistics.</summary>
+    public static Tensor Normalize(Tensor unitRange)
+    {
+        using var mean = tensor(Mean, device: unitRange.device).view(1, 3, 1, 1);
+        using var std = tensor(Std, device: unitRange.device).view(1, 3, 1, 1);
+        return unitRange.sub(mean).div_(std);
+    }
+}

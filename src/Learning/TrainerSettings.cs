@@ -1,0 +1,122 @@
+using System.Text.Json.Serialization;
+
+namespace VideoSsl.Learning;
+
+/// <summary>The encoder's shape. Saved in every checkpoint: a checkpoint only loads into the same shape.</summary>
+public sealed record ModelSettings
+{
+    /// <summary>Channel multiplier: 1 gives conv blocks of 32, 64, 128, 256 channels; 2 doubles each.</summary>
+    public int Width { get; init; } = 1;
+
+    /// <summary>Hidden width of the projection head, times <see cref="Width"/>.</summary>
+    public int ProjectionHidden { get; init; } = 256;
+
+    /// <summary>Size of the projected, L2-normalised embedding the loss sees.</summary>
+    public int EmbeddingDim { get; init; } = 128;
+
+    [JsonIgnore]
+    public int[] Channels => [32 * Width, 64 * Width, 128 * Width, 256 * Width];
+
+    /// <summary>Size of the pooled encoder feature (what <c>embed</c> writes).</summary>
+    [JsonIgnore]
+    public int FeatureDim => Channels[^1];
+
+    public IEnumerable<string> Problems()
+    {
+        if (Width < 1 || Width > 8) yield return $"width must be between 1 and 8 (got {Width})";
+        if (ProjectionHidden < 8) yield return $"projection-hidden must be at least 8 (got {ProjectionHidden})";
+        if (EmbeddingDim < 2) yield return $"embedding-dim must be at least 2 (got {EmbeddingDim})";
+    }
+}
+
+/// <summary>The training objective.</summary>
+public sealed record LossSettings
+{
+    public const string InfoNce = "infonce";
+    public const string Triplet = "triplet";
+
+    /// <summary><c>infonce</c> (symmetric, with the false-negative mask) or <c>triplet</c> (TCN-style, hardest unmasked negative).</summary>
+    public string Kind { get; init; } = InfoNce;
+
+    public double Temperature { get; init; } = 0.1;
+
+    /// <summary>Margin of the triplet loss, in squared distance between unit vectors (0 to 4).</summary>
+    public double Margin { get; init; } = 0.2;
+
+    public IEnumerable<string> Problems()
+    {
+        if (Kind is not (InfoNce or Triplet)) yield return $"loss must be '{InfoNce}' or '{Triplet}' (got '{Kind}')";
+        if (!(Temperature > 0) || Temperature > 10) yield return $"temperature must be above 0 and at most 10 (got {Temperature})";
+        if (!(Margin > 0) || Margin > 4) yield return $"margin must be above 0 and at most 4 (got {Margin})";
+    }
+}
+
+/// <summary>AdamW settings.</summary>
+public sealed record OptimizerSettings
+{
+    [JsonPropertyName("lr")]
+    public double LearningRate { get; init; } = 1e-3;
+    public double WeightDecay { get; init; } = 0.01;
+
+    public IEnumerable<string> Problems()
+    {
+        if (!(LearningRate > 0) || LearningRate > 1) yield return $"lr must be above 0 and at most 1 (got {LearningRate})";
+        if (!(WeightDecay >= 0) || WeightDecay > 1) yield return $"weight-decay must be between 0 and 1 (got {WeightDecay})";
+    }
+}
+
+/// <summary>Independent random views of anchor and positive, made on the batch as a whole.</summary>
+public sealed record AugmentSettings
+{
+    public bool Enabled { get; init; } = true;
+
+    // Milder than image self-supervision: here the positive is another moment of the video, which already varies;
+    // strong crops hide position and scale, the very things that change between nearby moments, and on real
+    // footage (webcam clips) left training at chance. Flips are off because flipping anchor and positive
+    // independently erases left/right motion.
+
+    /// <summary>Smallest crop, as a share of the frame's area, of the random resized crop.</summary>
+    public double CropMinScale { get; init; } = 0.7;
+
+    /// <summary>Strength of the brightness, contrast and saturation jitter (0 turns it off).</summary>
+    public double ColorJitter { get; init; } = 0.2;
+
+    public double FlipProbability { get; init; }
+    public double GrayProbability { get; init; }
+
+    public IEnumerable<string> Problems()
+    {
+        if (!(CropMinScale > 0) || CropMinScale > 1) yield return $"crop-min-scale must be above 0 and at most 1 (got {CropMinScale})";
+        if (!(ColorJitter >= 0) || ColorJitter >= 1) yield return $"color-jitter must be at least 0 and below 1 (got {ColorJitter})";
+        if (!(FlipProbability is >= 0 and <= 1)) yield return $"flip-probability must be between 0 and 1 (got {FlipProbability})";
+        if (!(GrayProbability is >= 0 and <= 1)) yield return $"gray-probability must be between 0 and 1 (got {GrayProbability})";
+    }
+}
+
+/// <summary>Everything the trainer stage needs besides its input.</summary>
+public sealed record TrainerSettings
+{
+    public ModelSettings Model { get; init; } = new();
+    public LossSettings Loss { get; init; } = new();
+    public OptimizerSettings Optimizer { get; init; } = new();
+    public AugmentSettings Augment { get; init; } = new();
+
+    /// <summary>Write a checkpoint every this many steps (and always at the end).</summary>
+    public int CheckpointEvery { get; init; } = 100;
+
+    /// <summary>Keep this many most recent checkpoints.</summary>
+    public int KeepCheckpoints { get; init; } = 3;
+
+    /// <summary>LibTorch intra-op threads; 0 lets LibTorch choose (one per core).</summary>
+    public int Threads { get; init; }
+
+    public IEnumerable<string> Problems() =>
+        Model.Problems().Concat(Loss.Problems()).Concat(Optimizer.Problems()).Concat(Augment.Problems()).Concat(Own());
+
+    private IEnumerable<string> Own()
+    {
+        if (CheckpointEvery < 1) yield return $"checkpoint-every must be at least 1 step (got {CheckpointEvery})";
+        if (KeepCheckpoints < 1) yield return $"keep-checkpoints must be at least 1 (got {KeepCheckpoints})";
+        if (Threads < 0 || Threads > 256) yield return $"threads must be between 0 and 256 (got {Threads})";
+    }
+}

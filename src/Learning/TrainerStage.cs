@@ -1,0 +1,135 @@
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using VideoSsl.Engine;
+using VideoSsl.Sampling;
+
+namespace VideoSsl.Learning;
+
+/// <summary>
+/// Stage 3 of the pipeline: takes batches from the sampler, trains one step on each, and writes checkpoints every
+/// <see cref="TrainerSettings.CheckpointEvery"/> steps and when it stops. A stop request ends the loop between
+/// steps, never inside one, and the final checkpoint is written even when an upstream stage failed.
+/// </summary>
+public sealed class TrainerStage : Stage
+{
+    private readonly TrainingSession _session;
+    private readonly ChannelReader<TrainingBatch> _input;
+    private readonly Action<TrainingBatch> _giveBack;
+    private readonly CheckpointStore _checkpoints;
+    private readonly string _runConfigJson;
+    private readonly int _frameSize;
+    private readonly TrainerSettings _settings;
+    private readonly long? _maxSteps;
+    private readonly CancellationToken _stopBetweenSteps;
+    private readonly ILogger _log;
+    private SamplerState? _lastState;
+    private double? _lastLoss;
+    private long _lastSavedStep;
+    private int _nonFiniteInARow;
+
+    public TrainerStage(TrainingSession session, ChannelReader<TrainingBatch> input, Action<TrainingBatch> giveBack,
+        CheckpointStore checkpoints, string runConfigJson, int frameSize, TrainerSettings settings, long? maxSteps,
+        CancellationToken stopBetweenSteps, ILogger log) : base("train")
+    {
+        _session = session;
+        _input = input;
+        _giveBack = giveBack;
+        _checkpoints = checkpoints;
+        _runConfigJson = runConfigJson;
+        _frameSize = frameSize;
+        _settings = settings;
+        _maxSteps = maxSteps;
+        _stopBetweenSteps = stopBetweenSteps;
+        _log = log;
+        _lastSavedStep = session.Step;
+        Counters.ObserveQueue(() => _input.Count);
+    }
+
+    /// <summary>Raised on the trainer's thread after every step.</summary>
+    public event Action<StepResult>? StepCompleted;
+
+    /// <summary>Raised on the trainer's thread after a checkpoint is written (path, step).</summary>
+    public event Action<string, long>? CheckpointSaved;
+
+    public string? LastCheckpoint { get; private set; }
+
+    protected override void Run(CancellationToken cancel)
+    {
+        Exception? failure = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, _stopBetweenSteps);
+        try
+        {
+            while ((_maxSteps is not { } max || _session.Step < max) && !stop.IsCancellationRequested)
+            {
+                TrainingBatch batch;
+                try
+                {
+                    if (!_input.TryReadBlocking(out batch, stop.Token)) break;
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                TrainStep(batch);
+            }
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+        if (_session.Step > _lastSavedStep) SaveCheckpoint(final: true);
+        if (failure is not null) ExceptionDispatchInfo.Throw(failure);
+    }
+
+    private void TrainStep(TrainingBatch batch)
+    {
+        StepResult result;
+        try
+        {
+            using (Counters.Busy()) result = _session.Train(batch);
+            Counters.CountIn(2L * batch.Count);
+            if (result.Applied) _lastState = batch.State;
+        }
+        finally
+        {
+            _giveBack(batch);
+        }
+
+        if (result.Applied)
+        {
+            _nonFiniteInARow = 0;
+            _lastLoss = result.Loss;
+            Counters.CountOut();
+        }
+        else
+        {
+            Counters.CountDropped();
+            _log.LogWarning("train: loss was not finite at step {Step}; the batch was skipped", result.Step + 1);
+            if (++_nonFiniteInARow >= 20)
+                throw new UserError($"training diverged: {_nonFiniteInARow} batches in a row had a non-finite loss; lower --lr");
+        }
+        StepCompleted?.Invoke(result);
+        if (result.Applied && _session.Step % _settings.CheckpointEvery == 0) SaveCheckpoint(final: false);
+    }
+
+    private void SaveCheckpoint(bool final)
+    {
+        try
+        {
+            if (!_session.WeightsAreFinite())
+            {
+                _log.LogError("train: weights are not finite at step {Step}; no checkpoint written", _session.Step);
+                return;
+            }
+            var checkpoint = _session.ToCheckpoint(_runConfigJson, _lastState, _lastLoss, _frameSize);
+            LastCheckpoint = _checkpoints.Save(checkpoint);
+            _lastSavedStep = _session.Step;
+            CheckpointSaved?.Invoke(LastCheckpoint, _session.Step);
+        }
+        catch (Exception e) when (final && e is IOException or UnauthorizedAccessException)
+        {
+            _log.LogError("train: the final checkpoint could not be written to {Folder}: {Message}", _checkpoints.Folder, e.Message);
+        }
+    }
+}

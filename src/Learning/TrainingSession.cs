@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using TorchSharp;
+using VideoSsl.Engine;
+using VideoSsl.Sampling;
+using static TorchSharp.torch;
+
+namespace VideoSsl.Learning;
+
+/// <summary>What one training step did.</summary>
+public sealed record StepResult(
+    long Step,
+    bool Applied,
+    int Pairs,
+    double Loss,
+    double LossNorm,
+    double PairAccuracy,
+    double MaskedFraction,
+    double MeanCandidates,
+    double LearningRate,
+    double Seconds,
+    long FramesSeen);
+
+/// <summary>
+/// The model, its optimizer and the step counter on one device. Each step runs inside a dispose scope, so the
+/// tensors it makes are freed when it ends (without one, memory grows by megabytes a step).
+/// </summary>
+public sealed class TrainingSession : IDisposable
+{
+    private readonly TrainerSettings _settings;
+    private readonly BatchAugmenter _augmenter;
+    private readonly optim.Optimizer _optimizer;
+    private readonly TorchSharp.Modules.OptimizerHelper _optimizerState;
+
+    /// <param name="resume">Continue from this checkpoint: weights, optimizer, step and random state.</param>
+    public TrainingSession(TrainerSettings settings, Device device, long seed, Checkpoint? resume = null)
+    {
+        _settings = settings;
+        Device = device;
+        if (settings.Threads > 0) torch.set_num_threads(settings.Threads);
+        ComputeDevice.Seed(seed);
+        var model = new ContrastiveModel(settings.Model);
+        if (resume is not null)
+        {
+            if (resume.Info.Model != settings.Model)
+                throw new UserError($"checkpoint holds a model of another shape ({Describe(resume.Info.Model)}) than the configuration asks for ({Describe(settings.Model)})");
+            LoadWeights(model, resume.Model);
+        }
+        Model = model.to(device);
+        _optimizer = optim.AdamW(Model.parameters(), settings.Optimizer.LearningRate, weight_decay: settings.Optimizer.WeightDecay);
+        _optimizerState = (TorchSharp.Modules.OptimizerHelper)_optimizer;
+        if (resume is not null)
+        {
+            using (var reader = new BinaryReader(new MemoryStream(resume.Optimizer))) _optimizerState.load_state_dict(reader);
+            _optimizerState.to(device);
+            using var state = tensor(resume.RandomState, dtype: ScalarType.Byte);
+            torch.set_rng_state(state);
+            Step = resume.Info.Step;
+            FramesSeen = resume.Info.FramesSeen;
+        }
+        _augmenter = new BatchAugmenter(settings.Augment);
+    }
+
+    public ContrastiveModel Model { get; }
+    public Device Device { get; }
+    public long Step { get; private set; }
+    public long FramesSeen { get; private set; }
+
+    /// <summary>Batches whose loss was not finite; they changed nothing.</summary>
+    public long SkippedSteps { get; private set; }
+
+    public StepResult Train(TrainingBatch batch)
+    {
+        var watch = Stopwatch.StartNew();
+        int n = batch.Count;
+        float loss, accuracy;
+        using (NewDisposeScope())
+        {
+            Model.train();
+            var frames = FrameTensors.ToUnitRange(batch.Pixels, 2 * n, batch.Size, Device);
+            var anchors = _augmenter.Augment(frames.narrow(0, 0, n));
+            var positives = _augmenter.Augment(frames.narrow(0, n, n));
+            var embedded = Model.forward(FrameTensors.Normalize(cat([anchors, positives], 0)));
+            var mask = tensor(batch.MaskForCount(), [n, n], device: Device);
+            var output = _settings.Loss.Kind == LossSettings.Triplet
+                ? ContrastiveLoss.Triplet(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask, _settings.Loss.Margin)
+                : ContrastiveLoss.InfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask, _settings.Loss.Temperature);
+            _optimizer.zero_grad();
+            output.Loss.backward();
+            // One host sync a step, for the two numbers the metrics show.
+            var numbers = stack([output.Loss.detach(), output.PairAccuracy]).cpu().data<float>().ToArray();
+            (loss, accuracy) = (numbers[0], numbers[1]);
+            if (float.IsFinite(loss)) _optimizer.step();
+        }
+
+        bool applied = float.IsFinite(loss);
+        if (applied) Step++;
+        else SkippedSteps++;
+        FramesSeen = batch.State?.FramesIngested ?? FramesSeen;
+        double candidates = ContrastiveLoss.MeanCandidates(n, batch.MaskedPairs);
+        double chance = _settings.Loss.Kind == LossSettings.Triplet ? _settings.Loss.Margin : Math.Log(candidates);
+        return new StepResult(Step, applied, n, loss, chance > 0 ? loss / chance : double.NaN, accuracy,
+            batch.MaskedFraction, candidates, _settings.Optimizer.LearningRate, watch.Elapsed.TotalSeconds, FramesSeen);
+    }
+
+    /// <summary>True when every weight and buffer is finite (a checkpoint with NaN weights is never written).</summary>
+    public bool WeightsAreFinite()
+    {
+        using var scope = NewDisposeScope();
+        return Model.state_dict().Values.All(t => !t.is_floating_point() || t.isfinite().all().item<bool>());
+    }
+
+    public Checkpoint ToCheckpoint(string runConfigJson, SamplerState? sampler, double? lastLoss, int frameSize)
+    {
+        var model = new MemoryStream();
+        Model.save(model);
+        var optimizer = new MemoryStream();
+        using (var writer = new BinaryWriter(optimizer, System.Text.Encoding.UTF8, leaveOpen: true)) _optimizerState.save_state_dict(writer);
+        using var random = torch.get_rng_state();
+        var info = new CheckpointInfo(Checkpoint.CurrentFormat, Step, FramesSeen, lastLoss, DateTimeOffset.UtcNow, _settings.Model, frameSize);
+        return new Checkpoint(info, runConfigJson, sampler, model.ToArray(), optimizer.ToArray(), random.bytes.ToArray());
+    }
+
+    /// <summary>A model with a checkpoint's weights, in evaluation mode, for embedding.</summary>
+    public static ContrastiveModel LoadForInference(Checkpoint checkpoint, Device device)
+    {
+        ComputeDevice.EnsureLibTorch();
+        var model = new ContrastiveModel(checkpoint.Info.Model);
+        LoadWeights(model, checkpoint.Model);
+        var moved = model.to(device);
+        moved.eval();
+        return moved;
+    }
+
+    private static void LoadWeights(ContrastiveModel model, byte[] weights)
+    {
+        try
+        {
+            model.load(new MemoryStream(weights));
+        }
+        catch (Exception e) when (e is ArgumentException or System.Runtime.InteropServices.ExternalException or EndOfStreamException)
+        {
+            throw new UserError($"checkpoint weights do not fit the model ({Describe(model.Settings)}): {e.Message.Split('\n')[0]}", e);
+        }
+    }
+
+    private static string Describe(ModelSettings m) => $"width {m.Width}, projection {m.ProjectionHidden}, embedding {m.EmbeddingDim}";
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Model.Dispose();
+    }
+}

@@ -1,0 +1,57 @@
+using System.Text.Json.Serialization;
+
+namespace VideoSsl.Sampling;
+
+/// <summary>How anchor/positive pairs are drawn from the frames in the buffers.</summary>
+public sealed record SamplerSettings
+{
+    /// <summary>Anchor/positive pairs per batch (a step trains on twice as many frames).</summary>
+    public int Batch { get; init; } = 32;
+
+    /// <summary>A positive lies within this many seconds of its anchor.</summary>
+    public double PosWindow { get; init; } = 0.5;
+
+    /// <summary>Anchors of one source in one batch stand at least this many seconds apart; closer pairs are masked.</summary>
+    public double NegGap { get; init; } = 2.0;
+
+    /// <summary>For file sources: anchors drawn per newly decoded frame; decoding is paced to it.</summary>
+    public double SamplesPerFrame { get; init; } = 4;
+
+    /// <summary>Seconds of recent frames kept per source; null sizes it so a full batch fits in one source.</summary>
+    public double? RingSeconds { get; init; }
+
+    /// <summary>Smallest batch worth a step while the buffers fill; null means a quarter of the batch (at least 2).</summary>
+    public int? MinAnchors { get; init; }
+
+    /// <summary>Memory for buffered frames, all sources together; finished sources are dropped oldest first beyond it.</summary>
+    [JsonPropertyName("buffer-mb")]
+    public int BufferMegabytes { get; init; } = 1024;
+
+    /// <summary>Batches that may wait for the trainer before the sampler is held back.</summary>
+    public int BatchQueue { get; init; } = 2;
+
+    /// <summary>Anchors of one source are laid out this far apart, so no anchor's positive falls within neg-gap of another anchor.</summary>
+    [JsonIgnore]
+    public double AnchorSpacing => NegGap + PosWindow;
+
+    [JsonIgnore]
+    public double EffectiveRingSeconds => RingSeconds ?? Batch * AnchorSpacing + PosWindow;
+
+    [JsonIgnore]
+    public int EffectiveMinAnchors => MinAnchors ?? Math.Max(2, Batch / 4);
+
+    public IEnumerable<string> Problems()
+    {
+        if (Batch < 2) yield return $"batch must be at least 2 pairs: a batch of {Batch} has no negatives";
+        if (Batch > 4096) yield return $"batch must be at most 4096 (got {Batch})";
+        if (!(PosWindow > 0)) yield return $"pos-window must be above 0 seconds (got {PosWindow})";
+        if (!(NegGap > PosWindow))
+            yield return $"neg-gap ({NegGap} s) must be larger than pos-window ({PosWindow} s): a frame cannot be both near and far";
+        if (!(SamplesPerFrame > 0)) yield return $"samples-per-frame must be above 0 (got {SamplesPerFrame})";
+        if (RingSeconds is { } r && !(r >= AnchorSpacing))
+            yield return $"ring-seconds must be at least neg-gap + pos-window = {AnchorSpacing} s (got {r})";
+        if (MinAnchors is { } m && (m < 2 || m > Batch)) yield return $"min-anchors must be between 2 and the batch size {Batch} (got {m})";
+        if (BufferMegabytes < 16) yield return $"buffer-mb must be at least 16 (got {BufferMegabytes})";
+        if (BatchQueue < 1) yield return $"batch-queue must be at least 1 (got {BatchQueue})";
+    }
+}

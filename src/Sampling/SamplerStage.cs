@@ -1,0 +1,216 @@
+using System.Threading.Channels;
+using VideoSsl.Decode;
+using VideoSsl.Engine;
+
+namespace VideoSsl.Sampling;
+
+/// <summary>
+/// Stage 2 of the pipeline. Keeps a ring of recent frames per source and turns them into batches of
+/// anchor/positive pairs for the trainer.
+///
+/// Pacing for file sources: every new frame earns <see cref="SamplerSettings.SamplesPerFrame"/> anchors of
+/// credit, and a batch of b anchors spends b. The sampler reads no more frames while it waits for room in its
+/// output, so the trainer's speed holds back decoding and every frame is used about that many times on average.
+/// While the rings are still short, batches are smaller (fewer anchors fit at the required spacing); none is
+/// formed below <see cref="SamplerSettings.EffectiveMinAnchors"/>, and credit saved up meanwhile is capped at about
+/// one batch so a run does not start with a burst of steps on its first few seconds of video.
+///
+/// Every decision depends only on the order of the decoder's messages and the seeded random state, so the batches
+/// are the same on every run, and the state saved with each batch lets a resumed run continue exactly.
+/// </summary>
+public sealed class SamplerStage : Stage
+{
+    private readonly ChannelReader<DecodeOutput> _input;
+    private readonly SamplerSettings _settings;
+    private readonly PairSampler _planner;
+    private readonly BatchPool _pool;
+    private readonly Channel<TrainingBatch> _output;
+    private readonly SeededRandom _random;
+    private readonly List<FrameRing> _rings = [];
+    private readonly LaneCursor?[] _lanes;
+    private readonly int _frameSize;
+    private readonly long _budgetFrames;
+    private readonly double _creditCap;
+    private double _credit;
+    private long _framesIngested;
+    private long _batches;
+    private int _nextWorkItem;
+    private int _turn;
+    private double _longestSpan;
+
+    /// <param name="schedule">The decode schedule (a resumed state names its work items).</param>
+    public SamplerStage(ChannelReader<DecodeOutput> input, SamplerSettings settings, int frameSize, int lanes,
+        long seed, IReadOnlyList<DecodeWorkItem> schedule, SamplerState? resume) : base("sample")
+    {
+        _input = input;
+        _settings = settings;
+        _planner = new PairSampler(settings);
+        _frameSize = frameSize;
+        _pool = new BatchPool(settings.BatchQueue + 2, settings.Batch, frameSize);
+        _output = ChannelExtensions.CreateBackPressured<TrainingBatch>(settings.BatchQueue);
+        _random = new SeededRandom(seed);
+        _lanes = new LaneCursor?[lanes];
+        _budgetFrames = Math.Max(2, (long)settings.BufferMegabytes * 1024 * 1024 / (frameSize * frameSize * 3));
+        _creditCap = settings.Batch + settings.SamplesPerFrame;
+        Counters.ObserveQueue(() => _input.Count);
+        if (resume is not null) Restore(resume, schedule);
+    }
+
+    public ChannelReader<TrainingBatch> Output => _output.Reader;
+
+    /// <summary>Gives a batch buffer back once the trainer is done with it.</summary>
+    public void Return(TrainingBatch batch) => _pool.Return(batch);
+
+    /// <summary>Raised on the sampler's thread when a source starts or ends (for progress and reports).</summary>
+    public event Action<DecodeOutput>? SourceEvent;
+
+    /// <summary>Frames that earned credit so far (replays excluded), counted across a resume.</summary>
+    public long FramesIngested => Interlocked.Read(ref _framesIngested);
+
+    /// <summary>The longest stretch of video any ring has held, in seconds (to explain a run that formed no batch).</summary>
+    public double LongestSpan => Volatile.Read(ref _longestSpan);
+
+    /// <summary>Frames the rings may hold per source at <paramref name="rate"/> frames per second.</summary>
+    public int RingCapacity(double rate) =>
+        (int)Math.Clamp(Math.Ceiling(_settings.EffectiveRingSeconds * rate) + 1, 2, Math.Max(2, _budgetFrames / Math.Max(1, _lanes.Length)));
+
+    protected override void Run(CancellationToken cancel)
+    {
+        while (_input.TryReadBlocking(out var message, cancel))
+        {
+            using (Counters.Busy()) Ingest(message);
+            if (message.Kind == DecodeEventKind.Frame && message.Frame is { Replay: false }) EmitWhileReady(cancel);
+        }
+        EmitWhileReady(cancel);   // the sources are over: spend what credit is left
+    }
+
+    private void Ingest(DecodeOutput message)
+    {
+        switch (message.Kind)
+        {
+            case DecodeEventKind.SourceStarted:
+            {
+                int existing = _rings.FindIndex(r => r.SourceId == message.Item.Source.Id);
+                if (existing >= 0)
+                {
+                    _rings[existing].Clear();   // a new pass over the same video replaces the old one
+                    _rings.RemoveAt(existing);
+                }
+                _rings.Add(new FrameRing(message.Item.Source.Id, message.Item.Index, RingCapacity(message.Item.Rate)));
+                _lanes[message.Lane] = new LaneCursor(message.Item.Index, 0);
+                _nextWorkItem = message.NextWorkItem;
+                SourceEvent?.Invoke(message);
+                break;
+            }
+            case DecodeEventKind.Frame:
+            {
+                var frame = message.Frame!;
+                var ring = _rings.Find(r => r.WorkItem == frame.WorkItem);
+                if (ring is null)
+                {
+                    frame.Release();
+                    return;
+                }
+                ring.Add(frame);
+                _longestSpan = Math.Max(_longestSpan, ring.Span);
+                if (frame.Replay) return;
+                Counters.CountIn();
+                Interlocked.Increment(ref _framesIngested);
+                _credit = Math.Min(_credit + _settings.SamplesPerFrame, _creditCap);
+                _lanes[message.Lane] = new LaneCursor(frame.WorkItem, frame.Index + 1);
+                _turn = message.NextTurn;
+                _nextWorkItem = message.NextWorkItem;
+                EnforceBudget();
+                break;
+            }
+            case DecodeEventKind.SourceEnded:
+            {
+                var ring = _rings.Find(r => r.WorkItem == message.Item.Index);
+                if (ring is not null) ring.Active = false;
+                if (message.Lane >= 0) _lanes[message.Lane] = null;
+                SourceEvent?.Invoke(message);
+                break;
+            }
+        }
+    }
+
+    /// <summary>Finished sources stay as extra anchors until the frame budget is reached; the oldest go first.</summary>
+    private void EnforceBudget()
+    {
+        long held = _rings.Sum(r => (long)r.Count);
+        while (held > _budgetFrames)
+        {
+            int oldest = _rings.FindIndex(r => !r.Active);
+            if (oldest < 0) return;
+            held -= _rings[oldest].Count;
+            _rings[oldest].Clear();
+            _rings.RemoveAt(oldest);
+        }
+    }
+
+    private void EmitWhileReady(CancellationToken cancel)
+    {
+        while (true)
+        {
+            TrainingBatch batch;
+            using (Counters.Busy())
+            {
+                int anchors = Math.Min(_settings.Batch, _planner.GuaranteedAnchors(_rings));
+                if (anchors < _settings.EffectiveMinAnchors || _credit < anchors) return;
+                var plan = _planner.Plan(_rings, _random, anchors);
+                _credit -= plan.Count;
+                _batches++;
+                batch = _pool.Rent(cancel);
+                Fill(batch, plan);
+                batch.State = CaptureState();
+            }
+            Counters.CountOut();
+            if (!_output.Writer.WriteBlocking(batch, cancel)) return;
+        }
+    }
+
+    private static void Fill(TrainingBatch batch, BatchPlan plan)
+    {
+        int n = plan.Count;
+        batch.Count = n;
+        for (int i = 0; i < n; i++)
+        {
+            var pair = plan.Pairs[i];
+            pair.Ring[pair.Anchor].Pixels.CopyTo(batch.Frame(i));
+            pair.Ring[pair.Positive].Pixels.CopyTo(batch.Frame(n + i));
+            batch.SourceIds[i] = pair.Ring.SourceId;
+            batch.AnchorPts[i] = pair.AnchorPts;
+            batch.PositivePts[i] = pair.PositivePts;
+        }
+        Array.Copy(plan.Mask, batch.Mask, n * n);
+        batch.MaskedPairs = plan.MaskedPairs;
+    }
+
+    private SamplerState CaptureState() => new(
+        _random.State, _credit, _framesIngested, _batches,
+        _rings.Select(r => new RingState(r.SourceId, r.WorkItem, r.Count == 0 ? r.EndIndex : r.FirstIndex, r.EndIndex, r.Active)).ToList(),
+        new DecodeCursor(_nextWorkItem, _turn, _lanes.ToList()));
+
+    /// <summary>
+    /// Restores counters, random state and the list of rings (empty, in their old order); the decode stage then
+    /// re-delivers exactly the frames they held, flagged as replay.
+    /// </summary>
+    private void Restore(SamplerState state, IReadOnlyList<DecodeWorkItem> schedule)
+    {
+        _random.State = state.Random;
+        _credit = state.Credit;
+        _framesIngested = state.FramesIngested;
+        _batches = state.Batches;
+        _nextWorkItem = state.Decode.NextWorkItem;
+        _turn = state.Decode.Turn;
+        for (int i = 0; i < _lanes.Length && i < state.Decode.Lanes.Count; i++) _lanes[i] = state.Decode.Lanes[i];
+        foreach (var r in state.Rings)
+            _rings.Add(new FrameRing(r.SourceId, r.WorkItem, RingCapacity(schedule[r.WorkItem].Rate)) { Active = r.Active });
+    }
+
+    protected override void OnStopped()
+    {
+        _output.Writer.TryComplete(Completion.Exception?.InnerException);
+        foreach (var ring in _rings) ring.Clear();
+    }
+}
