@@ -4,6 +4,7 @@ using VideoSsl.CommandLine;
 
 using var termination = new Termination();
 var errorConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+if (Console.IsErrorRedirected) errorConsole.Profile.Width = 100_000;   // a log file wants whole lines, not 80-column wrapping
 var cli = new Cli(errorConsole, termination);
 
 var root = new RootCommand("VideoSsl learns visual features from unlabelled video by temporal contrast: frames close in time embed close together, frames far apart (or from other videos) far apart.");

@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using VideoSsl.Decode;
+using VideoSsl.Engine;
+using VideoSsl.Tests.Support;
+
+namespace VideoSsl.Tests.Integration;
+
+public class DecodeStageTests(ClipSet clips) : IClassFixture<ClipSet>
+{
+    private static IReadOnlyList<DecodeWorkItem> Schedule(double? fps, params string[] paths)
+    {
+        var videos = paths.Select((p, i) => (new VideoSource(i, p, false), MediaProbe.Probe(p))).ToList();
+        return DecodeWorkItem.Schedule(videos, epochs: 1, fps);
+    }
+
+    /// <summary>Runs a decode stage to the end and returns every message, releasing the frames.</summary>
+    private static List<(DecodeEventKind Kind, int Source, long Index, double Pts, byte[]? FirstPixel)> Drain(DecodeStage stage)
+    {
+        var seen = new List<(DecodeEventKind, int, long, double, byte[]?)>();
+        stage.Start(CancellationToken.None);
+        while (stage.Output.TryReadBlocking(out var message, CancellationToken.None))
+        {
+            var frame = message.Frame;
+            seen.Add((message.Kind, message.Item.Source.Id, frame?.Index ?? -1, frame?.Pts ?? -1, frame?.Pixels[..3].ToArray()));
+            frame?.Release();
+        }
+        stage.WaitAndRethrow();
+        return seen;
+    }
+
+    [Fact]
+    public void Every_frame_of_a_file_arrives_in_order_with_its_time()
+    {
+        var schedule = Schedule(null, clips.TestSrc);
+        var stage = new DecodeStage(schedule, new DecodeSettings { Size = 32 }, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
+        var frames = Drain(stage).Where(m => m.Kind == DecodeEventKind.Frame).ToList();
+
+        Assert.Equal(Clips.CountFrames(clips.TestSrc), frames.Count);
+        Assert.Equal(Enumerable.Range(0, frames.Count).Select(i => (long)i), frames.Select(f => f.Index));
+        Assert.All(frames, f => Assert.Equal(f.Index / 25.0, f.Pts, 9));
+    }
+
+    [Fact]
+    public void Frames_are_rgb24_at_the_training_size()
+    {
+        var schedule = Schedule(null, clips.Red);
+        var stage = new DecodeStage(schedule, new DecodeSettings { Size = 16 }, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
+        var first = Drain(stage).First(m => m.Kind == DecodeEventKind.Frame).FirstPixel!;
+        Assert.InRange(first[0], 240, 255);   // red
+        Assert.InRange(first[1], 0, 15);      // green
+        Assert.InRange(first[2], 0, 15);      // blue
+    }
+
+    [Fact]
+    public void Two_sources_interleave_one_frame_each_in_the_same_order_every_run()
+    {
+        var schedule = Schedule(5, clips.TestSrc, clips.Mandelbrot);
+        List<(int, long)> Order()
+        {
+            var stage = new DecodeStage(schedule, new DecodeSettings { Size = 16, Fps = 5 }, DecodeResumePoint.FromStart(2), null, NullLogger.Instance);
+            return Drain(stage).Where(m => m.Kind == DecodeEventKind.Frame).Select(m => (m.Source, m.Index)).ToList();
+        }
+        var first = Order();
+        Assert.Equal(first, Order());
+        Assert.Equal(200, first.Count);   // 2 clips x 20 s x 5 frames/s
+        Assert.Equal([(0, 0L), (1, 0L), (0, 1L), (1, 1L)], first.Take(4));
+    }
+
+    [Fact]
+    public void A_frame_budget_stops_decoding_and_reports_the_sources_as_stopped()
+    {
+        var schedule = Schedule(null, clips.TestSrc, clips.Mandelbrot);
+        var stage = new DecodeStage(schedule, new DecodeSettings { Size = 16 }, DecodeResumePoint.FromStart(2), frameBudget: 30, NullLogger.Instance);
+        var messages = Drain(stage);
+        Assert.Equal(30, messages.Count(m => m.Kind == DecodeEventKind.Frame));
+        Assert.Equal(2, messages.Count(m => m.Kind == DecodeEventKind.SourceEnded));
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using VideoSsl.Learning;
+using VideoSsl.Tests.Support;
+
+namespace VideoSsl.Tests.Integration;
+
+/// <summary>The real program, started as a process on synthetic clips, as in the README.</summary>
+public class TrainCommandTests(ClipSet clips) : IClassFixture<ClipSet>
+{
+    /// <summary>Small and quick settings that still learn: 64 px frames, 16 pairs, 1 s between anchors.</summary>
+    private static readonly string[] Quick = ["train", "--device", "cpu", "--size", "64", "--batch", "16", "--neg-gap", "1", "--seed", "5"];
+
+    internal static List<JsonElement> Metrics(string runDirectory) =>
+        File.ReadAllLines(Path.Combine(runDirectory, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+
+    [Fact]
+    public void Training_fifty_steps_lowers_the_loss_and_leaves_a_checkpoint_and_metrics()
+    {
+        using var work = new TempFolder("train");
+        var result = VideoSslProcess.Run(work.Path, [.. Quick, "--source", clips.Pair, "--out", work["run"], "--max-steps", "50"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var metrics = Metrics(work["run"]);
+        Assert.Equal(Enumerable.Range(1, 50), metrics.Select(m => m.GetProperty("step").GetInt32()));
+        foreach (string field in new[] { "loss", "loss_norm", "pair_acc", "masked_fraction", "frames", "frames_per_s", "queue_frames", "queue_batches", "lr" })
+            Assert.True(metrics[0].TryGetProperty(field, out _), $"metrics.jsonl has no {field}");
+        double first = metrics.Take(10).Average(m => m.GetProperty("loss_norm").GetDouble());
+        double last = metrics.TakeLast(10).Average(m => m.GetProperty("loss_norm").GetDouble());
+        Assert.True(last < first, $"loss_norm did not fall: first 10 average {first:0.000}, last 10 {last:0.000}");
+        Assert.True(last < 1.0, $"loss_norm stayed at chance: {last:0.000}");
+
+        var checkpoint = CheckpointStore.Open(work["run"]).Checkpoint;
+        Assert.Equal(50, checkpoint.Info.Step);
+        Assert.True(File.Exists(work["run/config.json"]));
+        Assert.Contains("checkpoint:", result.Stdout);
+        Assert.Empty(VideoSslProcess.LeftoverFfmpeg(clips.Root));
+    }
+
+    [Fact]
+    public void A_folder_run_reads_every_file_in_it()
+    {
+        using var work = new TempFolder("folder");
+        string folder = work["videos"];
+        Directory.CreateDirectory(Path.Combine(folder, "nested"));
+        Clips.Make(Path.Combine(folder, "a.mp4"), "testsrc", 6);
+        Clips.Make(Path.Combine(folder, "nested", "b.mkv"), "mandelbrot", 6);
+        Clips.Make(Path.Combine(folder, "c.mp4"), "life", 6);
+        File.WriteAllText(Path.Combine(folder, "notes.txt"), "not a video, and not named like one");
+
+        var result = VideoSslProcess.Run(work.Path, [.. Quick, "--source", folder, "--out", work["run"], "--parallel-sources", "2"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var summary = JsonDocument.Parse(File.ReadAllText(work["run/summary.json"]));
+        var sources = summary.RootElement.GetProperty("sources").EnumerateArray().ToList();
+        Assert.Equal(["a.mp4", "b.mkv", "c.mp4"], sources.Select(s => Path.GetFileName(s.GetProperty("path").GetString()!)).Order());
+        Assert.All(sources, s => Assert.Equal(s.GetProperty("expected-frames").GetInt64(), s.GetProperty("frames").GetInt64()));
+        Assert.Equal(450, summary.RootElement.GetProperty("frames-seen").GetInt64());
+    }
+
+    [Fact]
+    public void A_resumed_run_continues_exactly_as_an_uninterrupted_one()
+    {
+        using var work = new TempFolder("resume");
+        string[] common = [.. Quick, "--source", clips.Pair];
+        var straight = VideoSslProcess.Run(work.Path, [.. common, "--out", work["straight"], "--max-steps", "24"]);
+        var firstHalf = VideoSslProcess.Run(work.Path, [.. common, "--out", work["split"], "--max-steps", "12"]);
+        var secondHalf = VideoSslProcess.Run(work.Path, "train", "--out", work["split"], "--resume", "--max-steps", "24");
+        Assert.True(straight.ExitCode == 0, straight.ToString());
+        Assert.True(firstHalf.ExitCode == 0, firstHalf.ToString());
+        Assert.True(secondHalf.ExitCode == 0, secondHalf.ToString());
+
+        var a = CheckpointStore.Open(work["straight"]).Checkpoint;
+        var b = CheckpointStore.Open(work["split"]).Checkpoint;
+        Assert.Equal(24, b.Info.Step);
+        Assert.True(a.Model.AsSpan().SequenceEqual(b.Model), "weights differ from the uninterrupted run");
+        Assert.True(a.Optimizer.AsSpan().SequenceEqual(b.Optimizer), "optimizer state differs from the uninterrupted run");
+        Assert.Equal(a.Info.FramesSeen, b.Info.FramesSeen);
+        var lossesA = Metrics(work["straight"]).Select(m => m.GetProperty("loss").GetDouble());
+        var lossesB = Metrics(work["split"]).Select(m => m.GetProperty("loss").GetDouble());
+        Assert.Equal(lossesA, lossesB);
+    }
+
+    [Fact]
+    public void An_existing_run_is_not_overwritten_by_accident()
+    {
+        using var work = new TempFolder("exists");
+        var first = VideoSslProcess.Run(work.Path, [.. Quick, "--source", clips.TestSrc, "--out", work["run"], "--max-steps", "3"]);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var again = VideoSslProcess.Run(work.Path, [.. Quick, "--source", clips.TestSrc, "--out", work["run"], "--max-steps", "3"]);
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("--resume", Assert.Single(again.StderrLines));
+    }
+}

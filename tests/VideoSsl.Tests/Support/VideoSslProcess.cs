@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace VideoSsl.Tests.Support;
+
+/// <summary>The result of running the real command-line program.</summary>
+public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
+{
+    public string[] StderrLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+}
+
+/// <summary>
+/// Runs the built <c>videossl</c> program as its own process, as a user would (the launcher's allocator setting
+/// included), so exit codes, stderr lines and child processes are the real ones.
+/// </summary>
+public static class VideoSslProcess
+{
+    private static readonly string Program = Path.Combine(AppContext.BaseDirectory, "videossl.dll");
+
+    public static CliResult Run(string workingDirectory, params string[] arguments) => Run(workingDirectory, TimeSpan.FromMinutes(5), arguments);
+
+    public static CliResult Run(string workingDirectory, TimeSpan timeout, params string[] arguments)
+    {
+        using var process = Start(workingDirectory, arguments);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"videossl {string.Join(' ', arguments)} did not finish in {timeout}:\n{stderr.Result}");
+        }
+        process.WaitForExit();
+        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    public static Process Start(string workingDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        start.ArgumentList.Add(Program);
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        if (Environment.GetEnvironmentVariable("VIDEOSSL_PRELOAD") is { Length: > 0 } preload) start.Environment["LD_PRELOAD"] = preload;
+        return Process.Start(start)!;
+    }
+
+    /// <summary>FFmpeg processes still alive whose command line mentions <paramref name="marker"/> (a test's own folder).</summary>
+    public static IReadOnlyList<string> LeftoverFfmpeg(string marker)
+    {
+        var found = new List<string>();
+        if (!OperatingSystem.IsLinux()) return found;
+        foreach (string dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out _)) continue;
+            try
+            {
+                string commandLine = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (commandLine.Contains("ffmpeg", StringComparison.Ordinal) && commandLine.Contains(marker, StringComparison.Ordinal))
+                    found.Add($"{Path.GetFileName(dir)}: {commandLine}");
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return found;
+    }
+}

@@ -1,0 +1,57 @@
+using VideoSsl.Engine;
+using VideoSsl.Graph;
+using VideoSsl.Tests.Support;
+
+namespace VideoSsl.Tests.Unit;
+
+public class ConfigurationTests
+{
+    [Fact]
+    public void Defaults_are_valid_and_survive_a_json_round_trip()
+    {
+        var config = new RunConfig { Sources = ["a.mp4"], Out = "run" }.Validated();
+        var back = RunConfig.FromJson(config.ToJson(), "test");
+        Assert.Equal(config.ToJson(), back.ToJson());
+        Assert.Contains("\"pos-window\": 0.5", config.ToJson());
+        Assert.Contains("\"lr\": 0.001", config.ToJson());
+    }
+
+    [Theory]
+    [InlineData("pos-window", "must be larger than pos-window")]
+    [InlineData("batch", "batch must be at least 2")]
+    [InlineData("size", "size must be between")]
+    [InlineData("loss", "loss must be")]
+    public void Contradictory_settings_are_refused_before_anything_starts(string what, string expected)
+    {
+        var config = new RunConfig { Sources = ["a.mp4"], Out = "run" };
+        config = what switch
+        {
+            "pos-window" => config with { Sampler = config.Sampler with { PosWindow = 3, NegGap = 2 } },
+            "batch" => config with { Sampler = config.Sampler with { Batch = 1 } },
+            "size" => config with { Decode = config.Decode with { Size = 0 } },
+            _ => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { Kind = "cosine" } } },
+        };
+        var error = Assert.Throws<UserError>(() => config.Validated());
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void A_config_file_with_an_unknown_key_is_refused_naming_the_file()
+    {
+        using var folder = new TempFolder("config");
+        string path = folder["run.json"];
+        File.WriteAllText(path, """{ "sampler": { "batsh": 12 } }""");
+        var error = Assert.Throws<UserError>(() => RunConfig.FromFile(path));
+        Assert.Contains(path, error.Message);
+        Assert.Contains("batsh", error.Message);
+    }
+
+    [Fact]
+    public void A_config_file_sets_only_what_it_names()
+    {
+        var config = RunConfig.FromJson("""{ "sampler": { "batch": 12 }, "trainer": { "loss": { "kind": "triplet" } } }""", "inline");
+        Assert.Equal(12, config.Sampler.Batch);
+        Assert.Equal("triplet", config.Trainer.Loss.Kind);
+        Assert.Equal(0.5, config.Sampler.PosWindow);
+    }
+}

@@ -1,0 +1,66 @@
+using VideoSsl.Learning;
+using static TorchSharp.torch;
+
+namespace VideoSsl.Tests.Unit;
+
+public class ContrastiveLossTests
+{
+    // Two anchors and their positives as unit vectors in 2-D, temperature 0.5:
+    //   a1 = (1, 0), a2 = (0, 1), p1 = (1, 0), p2 = (0.6, 0.8)
+    // similarities / 0.5:      p1    p2
+    //                    a1 [ 2.0   1.2 ]
+    //                    a2 [ 0.0   1.6 ]
+    private static Tensor Anchors() => tensor(new float[] { 1, 0, 0, 1 }, [2, 2]);
+    private static Tensor Positives() => tensor(new float[] { 1, 0, 0.6f, 0.8f }, [2, 2]);
+
+    [Fact]
+    public void InfoNce_matches_the_value_worked_out_by_hand()
+    {
+        // rows (anchor -> positives): -log softmax at the diagonal
+        double row1 = Math.Log(1 + Math.Exp(1.2 - 2.0));   // 0.371101
+        double row2 = Math.Log(1 + Math.Exp(0.0 - 1.6));   // 0.183015
+        // columns (positive -> anchors)
+        double col1 = Math.Log(1 + Math.Exp(0.0 - 2.0));   // 0.126928
+        double col2 = Math.Log(1 + Math.Exp(1.2 - 1.6));   // 0.513015
+        double expected = ((row1 + row2) / 2 + (col1 + col2) / 2) / 2;
+        Assert.Equal(0.2987362, expected, 6);
+
+        using var mask = zeros(2, 2, dtype: ScalarType.Bool);
+        var output = ContrastiveLoss.InfoNce(Anchors(), Positives(), mask, temperature: 0.5);
+        Assert.Equal(expected, output.Loss.item<float>(), 5);
+        Assert.Equal(1.0, output.PairAccuracy.item<float>(), 6);   // both anchors rank their own positive first
+    }
+
+    [Fact]
+    public void A_masked_pair_is_not_used_as_a_negative()
+    {
+        // Mask (anchor 1, positive 2): row 1 then has only its positive, and column 2 only anchor 2.
+        double row2 = Math.Log(1 + Math.Exp(0.0 - 1.6));
+        double col1 = Math.Log(1 + Math.Exp(0.0 - 2.0));
+        double expected = ((0 + row2) / 2 + (col1 + 0) / 2) / 2;
+
+        using var mask = tensor(new[] { false, true, false, false }, [2, 2]);
+        var output = ContrastiveLoss.InfoNce(Anchors(), Positives(), mask, temperature: 0.5);
+        Assert.Equal(expected, output.Loss.item<float>(), 5);
+    }
+
+    [Fact]
+    public void Triplet_uses_the_hardest_unmasked_negative()
+    {
+        // Squared distances between unit vectors: 2 - 2 cos.  d(a1,p1)=0, d(a1,p2)=0.8, d(a2,p1)=2, d(a2,p2)=0.4
+        // margin 1: anchor 1 -> max(0, 0 - 0.8 + 1) = 0.2 ; anchor 2 -> max(0, 0.4 - 2 + 1) = 0
+        using var none = zeros(2, 2, dtype: ScalarType.Bool);
+        Assert.Equal(0.1, ContrastiveLoss.Triplet(Anchors(), Positives(), none, margin: 1.0).Loss.item<float>(), 5);
+
+        // With (a1, p2) masked, anchor 1 has no negative left and adds nothing.
+        using var mask = tensor(new[] { false, true, false, false }, [2, 2]);
+        Assert.Equal(0.0, ContrastiveLoss.Triplet(Anchors(), Positives(), mask, margin: 1.0).Loss.item<float>(), 5);
+    }
+
+    [Fact]
+    public void Chance_level_counts_only_unmasked_candidates()
+    {
+        Assert.Equal(8.0, ContrastiveLoss.MeanCandidates(pairs: 8, maskedPairs: 0));
+        Assert.Equal(7.5, ContrastiveLoss.MeanCandidates(pairs: 8, maskedPairs: 4));
+    }
+}
