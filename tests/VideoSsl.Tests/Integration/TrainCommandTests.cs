@@ -81,6 +81,45 @@ public class TrainCommandTests(ClipSet clips) : IClassFixture<ClipSet>
     }
 
     [Fact]
+    public async Task Ctrl_c_finishes_the_step_writes_a_checkpoint_and_exits_cleanly()
+    {
+        using var work = new TempFolder("interrupt");
+        using var process = VideoSslProcess.Start(work.Path, [.. Quick, "--source", clips.Pair, "--out", work["run"], "--epochs", "50"], interruptible: true);
+        try
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            string metrics = work["run/metrics.jsonl"];
+            var deadline = DateTime.UtcNow.AddMinutes(1);
+            while (!(File.Exists(metrics) && File.ReadAllLines(metrics).Length >= 5) && DateTime.UtcNow < deadline && !process.HasExited)
+                Thread.Sleep(100);
+            Assert.False(process.HasExited, "the run ended before it could be interrupted");
+
+            VideoSslProcess.Signal(process, "INT");
+            Assert.True(process.WaitForExit(TimeSpan.FromSeconds(20)), "no exit within 20 s of SIGINT");
+            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{await stderr}");
+            Assert.Contains("interrupted", await stdout);
+            var checkpoint = CheckpointStore.Open(work["run"]).Checkpoint;
+            Assert.Equal(Metrics(work["run"]).Last().GetProperty("step").GetInt64(), checkpoint.Info.Step);
+            Assert.Empty(VideoSslProcess.LeftoverFfmpeg(clips.Root));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public void Probe_prints_what_ffprobe_sees()
+    {
+        var result = VideoSslProcess.Run(clips.Root, "probe", clips.TestSrc);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("h264, 192x144, yuv420p", result.Stdout);
+        Assert.Contains("decoded at 25", result.Stdout);
+        Assert.Contains("about 500 at the decoded rate", result.Stdout);
+    }
+
+    [Fact]
     public void An_existing_run_is_not_overwritten_by_accident()
     {
         using var work = new TempFolder("exists");

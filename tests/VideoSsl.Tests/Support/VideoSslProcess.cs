@@ -34,9 +34,14 @@ public static class VideoSslProcess
         return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
     }
 
-    public static Process Start(string workingDirectory, params string[] arguments)
+    /// <param name="interruptible">
+    /// Start with SIGINT at its default disposition, as a program in a terminal's foreground has it. A process
+    /// started in the background by a non-interactive shell inherits SIGINT ignored (and .NET then leaves it
+    /// ignored), so without this a test run from such a shell could not send Ctrl+C at all.
+    /// </param>
+    public static Process Start(string workingDirectory, string[] arguments, bool interruptible = false)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(interruptible ? "env" : "dotnet")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -44,10 +49,22 @@ public static class VideoSslProcess
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        if (interruptible)
+        {
+            start.ArgumentList.Add("--default-signal=INT");
+            start.ArgumentList.Add("dotnet");
+        }
         start.ArgumentList.Add(Program);
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
         if (Environment.GetEnvironmentVariable("VIDEOSSL_PRELOAD") is { Length: > 0 } preload) start.Environment["LD_PRELOAD"] = preload;
         return Process.Start(start)!;
+    }
+
+    /// <summary>Sends a POSIX signal (INT, TERM, ...) the way a terminal or a service manager would.</summary>
+    public static void Signal(Process process, string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {process.Id}"))!;
+        kill.WaitForExit();
     }
 
     /// <summary>FFmpeg processes still alive whose command line mentions <paramref name="marker"/> (a test's own folder).</summary>
