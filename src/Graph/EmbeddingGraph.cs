@@ -55,21 +55,10 @@ public sealed class EmbeddingGraph
                     o.FramesDelivered, o.ExpectedFrames, o.Error is null ? " (partial file)" : $" ({o.Error})");
         };
 
-        Stage[] stages = [decode, embed];
-        foreach (var stage in stages) stage.Start(halt.Token);
         var clock = Stopwatch.StartNew();
         long expected = schedule.Sum(w => w.ExpectedFrames);
-        var monitor = new StageClock();
-        monitor.Start();
-        while (!embed.Completion.IsCompleted)
-        {
-            monitor.WaitForNextTick(4, CancellationToken.None);
-            observer?.OnProgress(new RunProgress(clock.Elapsed.TotalSeconds, 0, null, embed.Snapshot().ItemsOut, expected, null, 0,
-                stages.Select(s => s.Snapshot()).ToList(), null));
-        }
-        halt.Cancel();
-        foreach (var stage in stages) stage.Completion.Wait(TimeSpan.FromSeconds(15));
-        stages.FirstOrDefault(s => s.Completion.IsFaulted)?.WaitAndRethrow();
+        StageLoop.Run([decode, embed], halt, 4, () => observer?.OnProgress(new RunProgress(
+            clock.Elapsed.TotalSeconds, 0, null, embed.Snapshot().ItemsOut, expected, null, 0, [decode.Snapshot(), embed.Snapshot()], null)));
         return new EmbeddingSummary(files.NpyPath, files.CsvPath, files.Rows, embedder.Dimension, reports, stop.IsCancellationRequested);
     }
 }

@@ -31,8 +31,8 @@ public sealed class TrainingGraph
     public TrainingSummary Run(RunConfig config, Checkpoint? resume, bool overwrite, IRunObserver? observer, CancellationToken stop)
     {
         config.Validated();
-        RunDirectory.Prepare(config.Out, resume is not null, overwrite);
         var prepared = SourcePreparation.Prepare(config.Sources, _log, stop);
+        RunDirectory.Prepare(config.Out, resume is not null, overwrite);
         CheckFrameRates(config, prepared);
         var schedule = DecodeWorkItem.Schedule(prepared.Videos, config.Limits.Epochs, config.Decode.Fps);
         int lanes = Math.Min(config.Decode.ParallelSources, prepared.Videos.Count);
@@ -78,38 +78,31 @@ public sealed class TrainingGraph
 
         long startStep = session.Step;
         long expectedFrames = Math.Min(schedule.Sum(w => w.ExpectedFrames), config.Limits.MaxFrames ?? long.MaxValue);
-        string stopReason = "the sources ended";
-        Stage[] stages = [decode, sampler, trainer];
-        foreach (var stage in stages) stage.Start(halt.Token);
-
-        var monitor = new StageClock();
-        monitor.Start();
-        while (!trainer.Completion.IsCompleted)
+        string? stopReason = null;
+        StageLoop.Run([decode, sampler, trainer], halt, MonitorHz, () =>
         {
-            monitor.WaitForNextTick(MonitorHz, CancellationToken.None);
             observer?.OnProgress(Progress());
+            if (stop.IsCancellationRequested) stopReason ??= "it was interrupted";
             if (config.Limits.MaxSeconds is { } seconds && clock.Elapsed.TotalSeconds >= seconds && !halt.IsCancellationRequested)
             {
-                stopReason = $"the time limit ({seconds} s) was reached";
+                stopReason ??= $"the time limit ({seconds} s) was reached";
                 halt.Cancel();
             }
-            if (stop.IsCancellationRequested) stopReason = "it was interrupted";
+        });
+        if (config.Limits.MaxSteps is { } maxSteps && session.Step >= maxSteps) stopReason ??= $"the step limit ({maxSteps}) was reached";
+        if (decode.FramesDelivered + framesBefore >= (config.Limits.MaxFrames ?? long.MaxValue)) stopReason ??= $"the frame limit ({config.Limits.MaxFrames}) was reached";
+        bool sourcesEnded = stopReason is null;
+        stopReason ??= "the sources ended";
+
+        if (session.Step == startStep && sourcesEnded && resume is null)
+        {
+            var failures = reports.Where(r => r.Error is not null).ToList();
+            throw new UserError(failures.Count > 0
+                ? $"no training step was possible: {failures.Count} of {reports.Count} source passes failed to decode (first: '{failures[0].Path}': {failures[0].Error})"
+                : $"no training step was possible: a batch needs at least {config.Sampler.EffectiveMinAnchors} anchors spaced " +
+                  $"neg-gap + pos-window = {config.Sampler.AnchorSpacing} s apart, and the sources held at most {sampler.LongestSpan:0.#} s " +
+                  "of video at a time; use longer or more clips, or lower --neg-gap or --batch");
         }
-        if (config.Limits.MaxSteps is { } maxSteps && session.Step >= maxSteps) stopReason = $"the step limit ({maxSteps}) was reached";
-        else if (decode.FramesDelivered + framesBefore >= (config.Limits.MaxFrames ?? long.MaxValue)) stopReason = $"the frame limit ({config.Limits.MaxFrames}) was reached";
-        halt.Cancel();
-        foreach (var stage in stages) stage.Completion.Wait(TimeSpan.FromSeconds(15));
-        observer?.OnProgress(Progress());
-
-        // The first stage that failed is the cause; the later ones only saw its fault arrive through their input.
-        var failed = stages.FirstOrDefault(s => s.Completion.IsFaulted);
-        if (failed is not null) failed.WaitAndRethrow();
-
-        if (session.Step == startStep && !stop.IsCancellationRequested && resume is null)
-            throw new UserError(
-                $"no training step was possible: a batch needs at least {config.Sampler.EffectiveMinAnchors} anchors spaced " +
-                $"neg-gap + pos-window = {config.Sampler.AnchorSpacing} s apart, and the sources held at most {sampler.LongestSpan:0.#} s " +
-                "of video at a time; use longer or more clips, or lower --neg-gap or --batch");
 
         List<double> norms;
         lock (lossNorms) norms = [.. lossNorms];
@@ -123,7 +116,7 @@ public sealed class TrainingGraph
 
         RunProgress Progress() => new(
             clock.Elapsed.TotalSeconds, session.Step, config.Limits.MaxSteps, sampler.FramesIngested, expectedFrames,
-            Volatile.Read(ref lastStep), metrics.RecentFramesPerSecond, stages.Select(s => s.Snapshot()).ToList(),
+            Volatile.Read(ref lastStep), metrics.RecentFramesPerSecond, [decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()],
             Volatile.Read(ref currentSource));
     }
 

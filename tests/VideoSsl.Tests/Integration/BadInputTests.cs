@@ -66,6 +66,18 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
         Assert.Contains("neg-gap", Assert.Single(contradictory.StderrLines));
     }
 
+    [Fact]
+    public void A_clip_too_short_for_any_batch_says_why_instead_of_training_nothing()
+    {
+        using var work = new TempFolder("short");
+        string clip = Clips.Make(work["short.mp4"], "testsrc", 3);
+        var result = VideoSslProcess.Run(work.Path, "train", "--source", clip, "--out", work["run"], "--device", "cpu", "--size", "32");
+        Assert.Equal(1, result.ExitCode);
+        string line = Assert.Single(result.StderrLines, l => l.StartsWith("error:"));
+        Assert.Contains("no training step was possible", line);
+        Assert.Contains("--neg-gap", line);
+    }
+
     private static string WriteEmpty(string path)
     {
         File.WriteAllBytes(path, []);
