@@ -54,6 +54,18 @@ public sealed class MetricsLog : IDisposable
         _json.WriteNumber("queue_batches", train.QueueDepth);
         _json.WriteNumber("dropped_frames", decode.Dropped + sample.Dropped);
         _json.WriteNumber("skipped_batches", train.Dropped);
+        _json.WriteStartObject("stages");
+        foreach (var stage in new[] { decode, sample, train })
+        {
+            _json.WriteStartObject(stage.Stage);
+            _json.WriteNumber("in", stage.ItemsIn);
+            _json.WriteNumber("out", stage.ItemsOut);
+            _json.WriteNumber("queue", stage.QueueDepth);
+            _json.WriteNumber("dropped", stage.Dropped);
+            _json.WriteNumber("busy", Math.Round(stage.BusyFraction, 4));
+            _json.WriteEndObject();
+        }
+        _json.WriteEndObject();
         _json.WriteEndObject();
         _json.Flush();
         _file.WriteByte((byte)'\n');

@@ -24,6 +24,9 @@ public class TrainCommandTests(ClipSet clips) : IClassFixture<ClipSet>
         Assert.Equal(Enumerable.Range(1, 50), metrics.Select(m => m.GetProperty("step").GetInt32()));
         foreach (string field in new[] { "loss", "loss_norm", "pair_acc", "masked_fraction", "frames", "frames_per_s", "queue_frames", "queue_batches", "lr" })
             Assert.True(metrics[0].TryGetProperty(field, out _), $"metrics.jsonl has no {field}");
+        var train = metrics[^1].GetProperty("stages").GetProperty("train");
+        Assert.Equal(50, train.GetProperty("out").GetInt64());
+        Assert.InRange(train.GetProperty("busy").GetDouble(), 0.01, 1.0);
         double first = metrics.Take(10).Average(m => m.GetProperty("loss_norm").GetDouble());
         double last = metrics.TakeLast(10).Average(m => m.GetProperty("loss_norm").GetDouble());
         Assert.True(last < first, $"loss_norm did not fall: first 10 average {first:0.000}, last 10 {last:0.000}");
