@@ -34,14 +34,17 @@ public static class ProgressDisplay
     {
         var parts = new List<string>
         {
-            $"frames {p.FramesSeen.ToString("N0", CultureInfo.InvariantCulture)}/{p.ExpectedFrames.ToString("N0", CultureInfo.InvariantCulture)}",
+            p.ExpectedFrames > 0
+                ? $"frames {p.FramesSeen.ToString("N0", CultureInfo.InvariantCulture)}/{p.ExpectedFrames.ToString("N0", CultureInfo.InvariantCulture)}"
+                : $"frames {p.FramesSeen.ToString("N0", CultureInfo.InvariantCulture)}",
         };
         if (p.Step > 0 || p.MaxSteps is not null) parts.Add(p.MaxSteps is { } max ? $"step {p.Step}/{max}" : $"step {p.Step}");
         if (p.LastStep is { } s)
             parts.Add(FormattableString.Invariant($"loss {s.Loss:0.000} (norm {s.LossNorm:0.00}) acc {s.PairAccuracy:0.00} pairs {s.Pairs}"));
         if (p.TrainFramesPerSecond > 0) parts.Add(FormattableString.Invariant($"train {p.TrainFramesPerSecond:0} frames/s"));
         foreach (var stage in p.Stages)
-            parts.Add(FormattableString.Invariant($"{stage.Stage} {stage.BusyFraction * 100:0}% q{stage.QueueDepth}"));
+            parts.Add(FormattableString.Invariant($"{stage.Stage} {stage.BusyFraction * 100:0}% q{stage.QueueDepth}") + (stage.Dropped > 0 ? $" dropped {stage.Dropped}" : ""));
+        if (p.Reconnects > 0) parts.Add($"reconnects {p.Reconnects}");
         if (p.CurrentSource is { } source) parts.Add(source);
         return string.Join(" | ", parts);
     }
@@ -50,7 +53,8 @@ public static class ProgressDisplay
     {
         double byFrames = p.ExpectedFrames > 0 ? (double)p.FramesSeen / p.ExpectedFrames : 0;
         double bySteps = p.MaxSteps is { } max && max > 0 ? (double)p.Step / max : 0;
-        return Math.Clamp(Math.Max(byFrames, bySteps), 0, 1);
+        double byTime = p.MaxSeconds is { } seconds && seconds > 0 ? p.ElapsedSeconds / seconds : 0;
+        return Math.Clamp(Math.Max(Math.Max(byFrames, bySteps), byTime), 0, 1);
     }
 
     private sealed class Bar(ProgressTask task, string title) : IRunObserver

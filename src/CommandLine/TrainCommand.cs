@@ -17,7 +17,7 @@ public static class TrainCommand
 
         var sources = new Option<string[]>("--source", "-s")
         {
-            Description = "Video file or folder (recursive, every video file in it, in a stable order); repeat for several. With --resume, defaults to the checkpoint's.",
+            Description = "Video file or folder (recursive), webcam[:DEVICE], a stream URL (rtsp, rtmp, srt, udp, rtp, http(s), HLS) or testsrc[:NAME]; repeat for several. With --resume, defaults to the checkpoint's.",
             AllowMultipleArgumentsPerToken = true,
         };
         var output = new Option<string?>("--out", "-o") { Description = "Run folder for checkpoints and metrics (RUN_DIR)" };
@@ -39,6 +39,11 @@ public static class TrainCommand
         Setting<int>("--threads", "LibTorch threads (default: one per core)", (c, v) => c with { Trainer = c.Trainer with { Threads = v } });
         Setting<int>("--size", "Frame size in pixels, square (default 96)", (c, v) => c with { Decode = c.Decode with { Size = v } });
         Setting<double>("--fps", "Resample every source to F frames/s (default: each source's own rate)", (c, v) => c with { Decode = c.Decode with { Fps = v } });
+        Flag("--realtime", "Read files at their own frame rate, as if live (frames the learner cannot take are dropped)", c => c with { Decode = c.Decode with { Realtime = true } });
+        Text("--camera-size", "Capture size asked of a webcam, WIDTHxHEIGHT (default 640x480)", (c, v) => c with { Decode = c.Decode with { CameraSize = v } });
+        Setting<double>("--camera-fps", "Capture rate asked of a webcam (default 30)", (c, v) => c with { Decode = c.Decode with { CameraFps = v } });
+        Setting<double>("--read-timeout", "Seconds of silence after which a network stream counts as dropped (default 5)", (c, v) => c with { Decode = c.Decode with { ReadTimeoutSeconds = v } });
+        Setting<double>("--reconnect-max", "Longest wait between attempts to reopen a dropped live source (default 30 s)", (c, v) => c with { Decode = c.Decode with { ReconnectMaxSeconds = v } });
         Setting<int>("--parallel-sources", "Sources decoded at once, mixed in every batch (default 2)", (c, v) => c with { Decode = c.Decode with { ParallelSources = v } });
         Setting<int>("--batch", "Anchor/positive pairs per step; a step trains on twice as many frames (default 32)", (c, v) => c with { Sampler = c.Sampler with { Batch = v } });
         Setting<double>("--pos-window", "Seconds within which a frame is a positive for its anchor (default 0.5)", (c, v) => c with { Sampler = c.Sampler with { PosWindow = v } });
@@ -59,9 +64,7 @@ public static class TrainCommand
         Setting<double>("--color-jitter", "Brightness, contrast and saturation jitter strength (default 0.2)", (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { ColorJitter = v } } });
         Setting<double>("--flip-probability", "Chance of a horizontal flip per view (default 0: flips erase left/right motion)", (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { FlipProbability = v } } });
         Setting<double>("--gray-probability", "Chance of a grayscale view (default 0)", (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { GrayProbability = v } } });
-        var noAugment = new Option<bool>("--no-augment") { Description = "Train on the frames as decoded, without crops, flips or colour jitter" };
-        command.Options.Add(noAugment);
-        settings.Add((p, c) => p.GetValue(noAugment) ? c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { Enabled = false } } } : c);
+        Flag("--no-augment", "Train on the frames as decoded, without crops, flips or colour jitter", c => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { Enabled = false } } });
 
         command.SetAction(parse => cli.Guard(parse, "train", () =>
         {
@@ -102,6 +105,13 @@ public static class TrainCommand
             var option = new Option<T?>(name) { Description = description };
             command.Options.Add(option);
             settings.Add((parse, config) => parse.GetValue(option) is { } value ? apply(config, value) : config);
+        }
+
+        void Flag(string name, string description, Func<RunConfig, RunConfig> apply)
+        {
+            var option = new Option<bool>(name) { Description = description };
+            command.Options.Add(option);
+            settings.Add((parse, config) => parse.GetValue(option) ? apply(config) : config);
         }
 
         void Text(string name, string description, Func<RunConfig, string, RunConfig> apply)

@@ -1,19 +1,53 @@
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+
 namespace VideoSsl.Decode;
 
 /// <summary>How sources are decoded.</summary>
-public sealed record DecodeSettings
+public sealed partial record DecodeSettings
 {
     /// <summary>Frames are scaled to Size x Size pixels (rgb24) by FFmpeg itself.</summary>
     public int Size { get; init; } = 96;
 
-    /// <summary>Resample every source to this rate; null keeps each source's own rate.</summary>
+    /// <summary>Resample every source to this rate; null keeps each file's own rate (live sources: 30, cameras: camera-fps).</summary>
     public double? Fps { get; init; }
 
-    /// <summary>How many sources decode at once; their frames interleave, so batches mix videos.</summary>
+    /// <summary>How many files decode at once; their frames interleave, so batches mix videos. Live sources always have their own.</summary>
     public int ParallelSources { get; init; } = 2;
 
     /// <summary>Frames that may wait between the decoder and the sampler before the decoder is held back.</summary>
     public int QueueFrames { get; init; } = 64;
+
+    /// <summary>Read files at their own frame rate, as if live: frames the learner cannot take are dropped.</summary>
+    public bool Realtime { get; init; }
+
+    /// <summary>Frames a live source may queue before its oldest are dropped.</summary>
+    public int LiveQueueFrames { get; init; } = 8;
+
+    /// <summary>Capture size asked of a webcam, WIDTHxHEIGHT.</summary>
+    public string CameraSize { get; init; } = "640x480";
+
+    /// <summary>Capture rate asked of a webcam (FFmpeg's input option -framerate).</summary>
+    public double CameraFps { get; init; } = 30;
+
+    /// <summary>A network stream that sends nothing for this long is treated as dropped.</summary>
+    public double ReadTimeoutSeconds { get; init; } = 5;
+
+    /// <summary>Longest wait between reconnection attempts (the wait doubles from one second up to this).</summary>
+    public double ReconnectMaxSeconds { get; init; } = 30;
+
+    /// <summary>Rate of live sources when --fps is not given (cameras use camera-fps).</summary>
+    public const double DefaultLiveRate = 30;
+
+    [JsonIgnore]
+    public (int Width, int Height) CameraDimensions
+    {
+        get
+        {
+            var match = SizePattern().Match(CameraSize);
+            return match.Success ? (int.Parse(match.Groups[1].Value), int.Parse(match.Groups[2].Value)) : (0, 0);
+        }
+    }
 
     public IEnumerable<string> Problems()
     {
@@ -21,5 +55,13 @@ public sealed record DecodeSettings
         if (Fps is { } f && (f <= 0 || f > 240 || double.IsNaN(f))) yield return $"fps must be above 0 and at most 240 (got {f})";
         if (ParallelSources < 1 || ParallelSources > 16) yield return $"parallel-sources must be between 1 and 16 (got {ParallelSources})";
         if (QueueFrames < 2) yield return $"queue-frames must be at least 2 (got {QueueFrames})";
+        if (LiveQueueFrames < 1) yield return $"live-queue-frames must be at least 1 (got {LiveQueueFrames})";
+        if (CameraDimensions is (< 16, _) or (_, < 16)) yield return $"camera-size must be WIDTHxHEIGHT, e.g. 640x480 (got '{CameraSize}')";
+        if (!(CameraFps > 0 && CameraFps <= 240)) yield return $"camera-fps must be above 0 and at most 240 (got {CameraFps})";
+        if (!(ReadTimeoutSeconds > 0)) yield return $"read-timeout must be above 0 seconds (got {ReadTimeoutSeconds})";
+        if (!(ReconnectMaxSeconds >= 1)) yield return $"reconnect-max must be at least 1 second (got {ReconnectMaxSeconds})";
     }
+
+    [GeneratedRegex(@"^(\d{2,5})x(\d{2,5})$")]
+    private static partial Regex SizePattern();
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Engine;
@@ -5,34 +6,47 @@ using VideoSsl.Engine;
 namespace VideoSsl.Decode;
 
 /// <summary>
-/// Stage 1 of the pipeline. Runs up to <see cref="DecodeSettings.ParallelSources"/> FFmpeg processes ("lanes"),
-/// each on one work item, and merges their frames into one bounded output channel. The merge takes one frame from
-/// each lane in turn, so the order of the output depends only on the sources, never on which process happened to
-/// be faster: two runs with the same seed see the same frames in the same order, and a resumed run can restart
-/// the merge exactly where a checkpoint left it. When a lane's work item ends, the lane takes the next item of
-/// the schedule at once. File sources are back-pressured: a full output channel holds every FFmpeg process back.
+/// Stage 1 of the pipeline: FFmpeg processes ("lanes") decode the sources, and this stage merges their frames into
+/// one bounded output channel.
+///
+/// Files: up to <see cref="DecodeSettings.ParallelSources"/> lanes, each on one work item of the schedule; a lane
+/// whose item ends takes the next one at once. When only files are read, the merge takes one frame from each lane
+/// in turn, so the output order depends only on the sources, never on which process happened to be faster: two
+/// runs with the same seed see the same frames in the same order, and a resumed run restarts the merge exactly
+/// where its checkpoint left it. Files are back-pressured: a full output channel holds every FFmpeg process back.
+///
+/// Live sources (cameras, streams, testsrc, --realtime files): one lane each, for the whole run. Their queues drop
+/// the oldest frame rather than stall the source, and a source that drops out is reopened with exponential
+/// back-off. With live sources the merge takes frames as they come.
 /// </summary>
 public sealed class DecodeStage : Stage
 {
     private readonly IReadOnlyList<DecodeWorkItem> _schedule;
+    private readonly IReadOnlyList<DecodeWorkItem> _liveItems;
     private readonly DecodeSettings _settings;
     private readonly DecodeResumePoint _start;
     private readonly long? _frameBudget;
     private readonly ILogger _log;
     private readonly Channel<DecodeOutput> _output;
-    private readonly Lane?[] _lanes;
+    private readonly FileLane?[] _lanes;
+    private readonly List<LiveLane> _live = [];
+    private readonly SemaphoreSlim _frameReady = new(0);
     private long _framesDelivered;
+    private long _reconnects;
 
+    /// <param name="schedule">File work items, in order.</param>
+    /// <param name="liveItems">One work item per live source.</param>
     /// <param name="frameBudget">Stop after delivering this many (non-replay) frames in total, if given.</param>
-    public DecodeStage(IReadOnlyList<DecodeWorkItem> schedule, DecodeSettings settings, DecodeResumePoint start,
-        long? frameBudget, ILogger log) : base("decode")
+    public DecodeStage(IReadOnlyList<DecodeWorkItem> schedule, IReadOnlyList<DecodeWorkItem> liveItems, DecodeSettings settings,
+        DecodeResumePoint start, long? frameBudget, ILogger log) : base("decode")
     {
         _schedule = schedule;
+        _liveItems = liveItems;
         _settings = settings;
         _start = start;
         _frameBudget = frameBudget;
         _log = log;
-        _lanes = new Lane?[Math.Max(1, start.Lanes.Count)];
+        _lanes = new FileLane?[schedule.Count == 0 ? 0 : Math.Max(1, start.Lanes.Count)];
         _output = ChannelExtensions.CreateBackPressured<DecodeOutput>(settings.QueueFrames);
     }
 
@@ -40,6 +54,9 @@ public sealed class DecodeStage : Stage
 
     /// <summary>Frames delivered so far (replays excluded).</summary>
     public long FramesDelivered => Interlocked.Read(ref _framesDelivered);
+
+    /// <summary>Times a live source dropped out and was reopened.</summary>
+    public long Reconnects => Interlocked.Read(ref _reconnects);
 
     private int LaneCount => _lanes.Length;
 
@@ -54,43 +71,20 @@ public sealed class DecodeStage : Stage
             for (int lane = 0; lane < LaneCount; lane++)
             {
                 if (_start.Lanes.ElementAtOrDefault(lane) is not { } resume) continue;
-                _lanes[lane] = Lane.Resume(_schedule[resume.WorkItem], lane, resume, _settings.Size, cancel);
+                _lanes[lane] = FileLane.Resume(_schedule[resume.WorkItem], lane, resume, Plan(_schedule[resume.WorkItem]), _settings.Size, cancel);
                 DrainReplay(_lanes[lane]!, cancel);
             }
             for (int lane = 0; lane < LaneCount; lane++)
                 if (_lanes[lane] is null) StartNext(lane, ref nextWorkItem, turn, cancel);
-
-            while (_lanes.Any(l => l is not null))
+            foreach (var item in _liveItems)
             {
-                var lane = _lanes[turn];
-                if (lane is null)
-                {
-                    turn = (turn + 1) % LaneCount;
-                    continue;
-                }
-                if (lane.TryTakeFrame(out var frame, cancel))
-                {
-                    if (_frameBudget is { } budget && _framesDelivered >= budget)
-                    {
-                        frame.Release();
-                        StopAll("frame limit reached", nextWorkItem, turn, cancel);
-                        break;
-                    }
-                    turn = (turn + 1) % LaneCount;
-                    Counters.CountOut();
-                    Interlocked.Increment(ref _framesDelivered);
-                    lane.Delivered++;
-                    Emit(new DecodeOutput(DecodeEventKind.Frame, lane.Item, lane.Index, frame, null, turn, nextWorkItem), cancel);
-                }
-                else
-                {
-                    // The lane's item is over: report it and hand the lane the next item, in one step, so no
-                    // checkpoint can fall between the two.
-                    var outcome = Finish(lane);
-                    Emit(new DecodeOutput(DecodeEventKind.SourceEnded, lane.Item, lane.Index, null, outcome, turn, nextWorkItem), cancel);
-                    StartNext(lane.Index, ref nextWorkItem, turn, cancel);
-                }
+                var live = new LiveLane(item, LaneCount + _live.Count);
+                _live.Add(live);
+                Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, LaneCount + _live.Count - 1, null, null, turn, nextWorkItem), cancel);
             }
+
+            if (_live.Count == 0) MergeInTurn(ref nextWorkItem, ref turn, cancel);
+            else MergeAsTheyCome(ref nextWorkItem, ref turn, cancel);
         }
         finally
         {
@@ -99,7 +93,107 @@ public sealed class DecodeStage : Stage
                 lane?.Pending?.Release();
                 lane?.Reader.Dispose();
             }
+            foreach (var lane in _live) lane.Reader?.Dispose();
         }
+    }
+
+    /// <summary>Files only: one frame from each lane in turn, waiting for the lane whose turn it is.</summary>
+    private void MergeInTurn(ref int nextWorkItem, ref int turn, CancellationToken cancel)
+    {
+        while (_lanes.Any(l => l is not null))
+        {
+            var lane = _lanes[turn];
+            if (lane is null)
+            {
+                turn = (turn + 1) % LaneCount;
+                continue;
+            }
+            if (lane.TryTakeFrame(out var frame, wait: true, cancel))
+            {
+                if (!Deliver(lane.Item, lane.Index, frame, ref turn, nextWorkItem, cancel)) return;
+                lane.Delivered++;
+            }
+            else
+            {
+                FinishFileLane(lane, ref nextWorkItem, turn, cancel);
+            }
+        }
+    }
+
+    /// <summary>With live sources: whatever lane has a frame, in rotation; never waits on one lane while another has frames.</summary>
+    private void MergeAsTheyCome(ref int nextWorkItem, ref int turn, CancellationToken cancel)
+    {
+        int total = LaneCount + _live.Count;
+        while (_lanes.Any(l => l is not null) || _live.Any(l => !l.Closed))
+        {
+            foreach (var lane in _live) lane.StartIfDue(this, cancel);
+            bool progressed = false;
+            for (int step = 0; step < total && !progressed; step++)
+            {
+                int index = (turn + step) % total;
+                if (index < LaneCount)
+                {
+                    if (_lanes[index] is not { } fileLane) continue;
+                    if (fileLane.TryTakeFrame(out var frame, wait: false, cancel))
+                    {
+                        turn = index;
+                        if (!Deliver(fileLane.Item, index, frame, ref turn, nextWorkItem, cancel, total)) return;
+                        fileLane.Delivered++;
+                        progressed = true;
+                    }
+                    else if (fileLane.Reader.Outcome.IsCompleted && fileLane.Reader.Frames.Completion.IsCompleted)
+                    {
+                        FinishFileLane(fileLane, ref nextWorkItem, turn, cancel);
+                        progressed = true;
+                    }
+                }
+                else
+                {
+                    var live = _live[index - LaneCount];
+                    if (live.Reader is not { } reader) continue;
+                    if (reader.Frames.TryRead(out var frame))
+                    {
+                        turn = index;
+                        live.Received(this);
+                        if (!Deliver(live.Item, index, frame, ref turn, nextWorkItem, cancel, total)) return;
+                        progressed = true;
+                    }
+                    else if (reader.Outcome.IsCompleted && reader.Frames.Completion.IsCompleted)
+                    {
+                        live.Dropped(this, _liveItems.Count + _schedule.Count == 1);
+                        progressed = true;
+                    }
+                }
+            }
+            if (!progressed) _frameReady.Wait(_live.Select(l => l.WaitBeforeRetry).Prepend(TimeSpan.FromMilliseconds(250)).Min(), cancel);
+        }
+    }
+
+    /// <summary>Sends one frame downstream; false when the frame budget is spent (everything is then stopped).</summary>
+    private bool Deliver(DecodeWorkItem item, int lane, VideoFrame frame, ref int turn, int nextWorkItem, CancellationToken cancel, int? laneTotal = null)
+    {
+        if (_frameBudget is { } budget && _framesDelivered >= budget)
+        {
+            frame.Release();
+            StopAll("frame limit reached", nextWorkItem, turn, cancel);
+            return false;
+        }
+        turn = (turn + 1) % (laneTotal ?? LaneCount);
+        Counters.CountOut();
+        Interlocked.Increment(ref _framesDelivered);
+        Emit(new DecodeOutput(DecodeEventKind.Frame, item, lane, frame, null, turn, nextWorkItem), cancel);
+        return true;
+    }
+
+    /// <summary>
+    /// A file lane's item is over: report it and hand the lane the next item, in one step, so no checkpoint can
+    /// fall between the two.
+    /// </summary>
+    private void FinishFileLane(FileLane lane, ref int nextWorkItem, int turn, CancellationToken cancel)
+    {
+        var outcome = Finish(lane);
+        Emit(new DecodeOutput(DecodeEventKind.SourceEnded, lane.Item, lane.Index, null, outcome, turn, nextWorkItem), cancel);
+        StartNext(lane.Index, ref nextWorkItem, turn, cancel);
     }
 
     /// <summary>Re-decodes the frames a resumed sampler needs back in its buffers before anything new.</summary>
@@ -107,15 +201,16 @@ public sealed class DecodeStage : Stage
     {
         foreach (var range in _start.Refill)
         {
-            using var reader = FfmpegFrameReader.Start(_schedule[range.WorkItem], lane: -1, _settings.Size, cancel,
-                skipBefore: range.From, replayBefore: range.To, stopAt: range.To);
+            var item = _schedule[range.WorkItem];
+            using var reader = FfmpegFrameReader.Start(item, lane: -1, _settings.Size, Plan(item),
+                new ReadOptions { SkipBefore = range.From, ReplayBefore = range.To, StopAt = range.To }, cancel);
             while (reader.Frames.TryReadBlocking(out var frame, cancel))
                 Emit(new DecodeOutput(DecodeEventKind.Frame, reader.Item, -1, frame, null, _start.Turn, _start.NextWorkItem), cancel);
         }
     }
 
     /// <summary>Sends a resumed lane's replay frames ahead of the merge, so they take no turns.</summary>
-    private void DrainReplay(Lane lane, CancellationToken cancel)
+    private void DrainReplay(FileLane lane, CancellationToken cancel)
     {
         while (lane.Reader.Frames.TryReadBlocking(out var frame, cancel))
         {
@@ -133,7 +228,7 @@ public sealed class DecodeStage : Stage
         _lanes[lane] = null;
         if (nextWorkItem >= _schedule.Count) return;
         var item = _schedule[nextWorkItem++];
-        _lanes[lane] = Lane.Fresh(item, lane, _settings.Size, cancel);
+        _lanes[lane] = FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, cancel);
         Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, lane, null, null, turn, nextWorkItem), cancel);
     }
 
@@ -148,15 +243,18 @@ public sealed class DecodeStage : Stage
             Emit(new DecodeOutput(DecodeEventKind.SourceEnded, lane.Item, lane.Index, null, outcome, turn, nextWorkItem), cancel);
             _lanes[lane.Index] = null;
         }
+        foreach (var live in _live) live.Close();
     }
 
-    private DecodeOutcome Finish(Lane lane)
+    private static DecodeOutcome Finish(FileLane lane)
     {
         var outcome = lane.Reader.Outcome.GetAwaiter().GetResult();
         lane.Reader.Dispose();
         // The reader counts frames it delivered in this process; a resumed lane started mid-item.
         return outcome with { FramesDelivered = lane.Delivered };
     }
+
+    private InputPlan Plan(DecodeWorkItem item) => FfmpegInputs.For(item.Source, _settings, item.Rate);
 
     private void Emit(DecodeOutput output, CancellationToken cancel)
     {
@@ -165,10 +263,10 @@ public sealed class DecodeStage : Stage
 
     protected override void OnStopped() => _output.Writer.TryComplete(Completion.Exception?.InnerException);
 
-    /// <summary>One FFmpeg process and what the merge knows about it.</summary>
-    private sealed class Lane
+    /// <summary>One FFmpeg process on one file work item, and what the merge knows about it.</summary>
+    private sealed class FileLane
     {
-        private Lane(DecodeWorkItem item, int index, FfmpegFrameReader reader, long delivered)
+        private FileLane(DecodeWorkItem item, int index, FfmpegFrameReader reader, long delivered)
         {
             Item = item;
             Index = index;
@@ -186,7 +284,7 @@ public sealed class DecodeStage : Stage
         /// <summary>A frame read ahead while draining replays, handed out first.</summary>
         public VideoFrame? Pending { get; set; }
 
-        public bool TryTakeFrame(out VideoFrame frame, CancellationToken cancel)
+        public bool TryTakeFrame(out VideoFrame frame, bool wait, CancellationToken cancel)
         {
             if (Pending is { } pending)
             {
@@ -194,14 +292,79 @@ public sealed class DecodeStage : Stage
                 frame = pending;
                 return true;
             }
-            return Reader.Frames.TryReadBlocking(out frame, cancel);
+            return wait ? Reader.Frames.TryReadBlocking(out frame, cancel) : Reader.Frames.TryRead(out frame!);
         }
 
-        public static Lane Fresh(DecodeWorkItem item, int index, int size, CancellationToken cancel) =>
-            new(item, index, FfmpegFrameReader.Start(item, index, size, cancel), 0);
+        public static FileLane Fresh(DecodeWorkItem item, int index, InputPlan plan, int size, SemaphoreSlim ready, CancellationToken cancel) =>
+            new(item, index, FfmpegFrameReader.Start(item, index, size, plan, new ReadOptions { Signal = () => ready.Release() }, cancel), 0);
 
         /// <summary>A lane restarted after a resume: refill frames come first, flagged as replay, then new frames.</summary>
-        public static Lane Resume(DecodeWorkItem item, int index, LaneResume resume, int size, CancellationToken cancel) =>
-            new(item, index, FfmpegFrameReader.Start(item, index, size, cancel, skipBefore: resume.RefillFrom, replayBefore: resume.NextFrame), resume.NextFrame);
+        public static FileLane Resume(DecodeWorkItem item, int index, LaneResume resume, InputPlan plan, int size, CancellationToken cancel) =>
+            new(item, index, FfmpegFrameReader.Start(item, index, size, plan,
+                new ReadOptions { SkipBefore = resume.RefillFrom, ReplayBefore = resume.NextFrame }, cancel), resume.NextFrame);
+    }
+
+    /// <summary>A live source's lane: reopened with exponential back-off whenever its FFmpeg process ends.</summary>
+    private sealed class LiveLane(DecodeWorkItem item, int index)
+    {
+        private readonly long _origin = Stopwatch.GetTimestamp();
+        private long _nextIndex;
+        private long _retryAt;
+        private int _failuresInARow;
+        private bool _awaitingFirstFrame = true;
+
+        public DecodeWorkItem Item { get; } = item;
+        public FfmpegFrameReader? Reader { get; private set; }
+        public bool Closed { get; private set; }
+
+        public TimeSpan WaitBeforeRetry => Reader is null && !Closed
+            ? TimeSpan.FromTicks(Math.Max(0, (_retryAt - Stopwatch.GetTimestamp()) * TimeSpan.TicksPerSecond / Stopwatch.Frequency))
+            : TimeSpan.MaxValue;
+
+        public void StartIfDue(DecodeStage stage, CancellationToken cancel)
+        {
+            if (Closed || Reader is not null || Stopwatch.GetTimestamp() < _retryAt) return;
+            Reader = FfmpegFrameReader.Start(Item, index, stage._settings.Size, stage.Plan(Item), new ReadOptions
+            {
+                Live = true,
+                Capacity = stage._settings.LiveQueueFrames,
+                FirstIndex = _nextIndex,
+                PtsOriginTicks = _origin,
+                Signal = () => stage._frameReady.Release(),
+                Dropped = () => stage.Counters.CountDropped(),
+            }, cancel);
+        }
+
+        public void Received(DecodeStage stage)
+        {
+            _nextIndex++;
+            if (_failuresInARow > 0)
+                stage._log.LogInformation("source '{Source}': receiving again", Item.Source.Path);
+            _failuresInARow = 0;
+            _awaitingFirstFrame = false;
+        }
+
+        /// <summary>The process ended: reopen later, or give up at once when the only source never opened.</summary>
+        public void Dropped(DecodeStage stage, bool onlySource)
+        {
+            var outcome = Reader!.Outcome.GetAwaiter().GetResult();
+            Reader.Dispose();
+            Reader = null;
+            string cause = outcome.Error ?? "the stream ended";
+            if (_awaitingFirstFrame && onlySource)
+                throw new UserError($"source '{Item.Source.Path}': cannot be read ({cause})");
+            _failuresInARow++;
+            Interlocked.Increment(ref stage._reconnects);
+            double wait = Math.Min(stage._settings.ReconnectMaxSeconds, Math.Pow(2, _failuresInARow - 1));
+            _retryAt = Stopwatch.GetTimestamp() + (long)(wait * Stopwatch.Frequency);
+            stage._log.LogWarning("source '{Source}': {Cause}; reopening in {Wait} s (attempt {Attempt})",
+                Item.Source.Path, cause, wait, _failuresInARow);
+        }
+
+        public void Close()
+        {
+            Closed = true;
+            Reader?.Stop();
+        }
     }
 }

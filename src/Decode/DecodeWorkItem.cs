@@ -1,18 +1,27 @@
 namespace VideoSsl.Decode;
 
-/// <summary>One pass over one source: the schedule is every source once per epoch, in order.</summary>
-public sealed record DecodeWorkItem(int Index, VideoSource Source, int Epoch, VideoInfo Info, double Rate)
+/// <summary>
+/// One pass over one file, or the whole life of one live source. Files are scheduled once per epoch, in order;
+/// live sources each get one item, numbered after the files'.
+/// </summary>
+public sealed record DecodeWorkItem(int Index, VideoSource Source, int Epoch, VideoInfo? Info, double Rate)
 {
-    public long ExpectedFrames => Info.ExpectedFrames(Rate);
+    /// <summary>Frames a full pass should deliver; 0 for live sources, which have no end.</summary>
+    public long ExpectedFrames => Info?.ExpectedFrames(Rate) ?? 0;
 
-    public static IReadOnlyList<DecodeWorkItem> Schedule(IReadOnlyList<(VideoSource Source, VideoInfo Info)> sources, int epochs, double? fps)
+    /// <summary>The files, every one once per epoch.</summary>
+    public static IReadOnlyList<DecodeWorkItem> Schedule(IReadOnlyList<(VideoSource Source, VideoInfo Info)> files, int epochs, DecodeSettings settings)
     {
         var items = new List<DecodeWorkItem>();
         for (int epoch = 0; epoch < epochs; epoch++)
-            foreach (var (source, info) in sources)
-                items.Add(new DecodeWorkItem(items.Count, source, epoch, info, info.DecodeRate(fps)));
+            foreach (var (source, info) in files)
+                items.Add(new DecodeWorkItem(items.Count, source, epoch, info, FfmpegInputs.Rate(source, info, settings)));
         return items;
     }
+
+    /// <summary>The live sources, numbered from <paramref name="firstIndex"/>.</summary>
+    public static IReadOnlyList<DecodeWorkItem> Live(IEnumerable<(VideoSource Source, VideoInfo? Info)> live, int firstIndex, DecodeSettings settings) =>
+        live.Select((s, i) => new DecodeWorkItem(firstIndex + i, s.Source, 0, s.Info, FfmpegInputs.Rate(s.Source, s.Info, settings))).ToList();
 }
 
 /// <summary>How a work item's decode ended.</summary>

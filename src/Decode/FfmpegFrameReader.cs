@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using FFMpegCore;
 using FFMpegCore.Enums;
@@ -6,24 +7,65 @@ using FFMpegCore.Pipes;
 
 namespace VideoSsl.Decode;
 
+/// <summary>How one FFmpeg process is read.</summary>
+public sealed record ReadOptions
+{
+    /// <summary>Frames before this index are decoded and thrown away.</summary>
+    public long SkipBefore { get; init; }
+
+    /// <summary>Frames before this index are marked as replay (refilling buffers after a resume).</summary>
+    public long ReplayBefore { get; init; }
+
+    /// <summary>Stop once this index is reached (exclusive).</summary>
+    public long? StopAt { get; init; }
+
+    public int Capacity { get; init; } = 8;
+
+    /// <summary>
+    /// Live reading: a full queue drops its oldest frame instead of holding FFmpeg back, frames are numbered on
+    /// from <see cref="FirstIndex"/> and stamped with the wall-clock time since <see cref="PtsOriginTicks"/>.
+    /// </summary>
+    public bool Live { get; init; }
+
+    public long FirstIndex { get; init; }
+    public long PtsOriginTicks { get; init; }
+
+    /// <summary>Called after each frame is queued and when the reader finishes (wakes a waiting merge).</summary>
+    public Action? Signal { get; init; }
+
+    /// <summary>Called for each frame a full live queue dropped.</summary>
+    public Action? Dropped { get; init; }
+}
+
 /// <summary>
-/// One FFmpeg process reading one work item into a small bounded channel of frames. FFmpeg itself resamples
+/// One FFmpeg process reading one source into a small bounded channel of frames. FFmpeg itself resamples
 /// (fps filter), scales (area filter) and converts to rgb24, so the program only copies whole frames out of the
-/// pipe. When the channel is full FFmpeg is held back by the pipe: nothing is dropped and nothing buffers up.
+/// pipe. For files a full channel holds FFmpeg back through the pipe (nothing is dropped, nothing piles up); for
+/// live sources it drops the oldest frame, so the source is never stalled.
 /// </summary>
 public sealed class FfmpegFrameReader : IDisposable
 {
     private readonly CancellationTokenSource _stop;
     private readonly Channel<VideoFrame> _frames;
+    private readonly ReadOptions _options;
 
-    private FfmpegFrameReader(DecodeWorkItem item, int lane, int size, long skipBefore, long replayBefore, long? stopAt,
-        int capacity, CancellationToken cancel)
+    private FfmpegFrameReader(DecodeWorkItem item, int lane, int size, InputPlan input, ReadOptions options, CancellationToken cancel)
     {
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        _frames = Channel.CreateBounded<VideoFrame>(new BoundedChannelOptions(capacity)
-            { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
+        _options = options;
+        var channel = new BoundedChannelOptions(options.Capacity)
+        {
+            FullMode = options.Live ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = true,
+        };
+        _frames = Channel.CreateBounded<VideoFrame>(channel, dropped =>
+        {
+            dropped.Release();
+            options.Dropped?.Invoke();
+        });
         Item = item;
-        Outcome = Task.Run(() => RunAsync(item, lane, size, skipBefore, replayBefore, stopAt));
+        Outcome = Task.Run(() => RunAsync(item, lane, size, input));
     }
 
     public DecodeWorkItem Item { get; }
@@ -33,31 +75,25 @@ public sealed class FfmpegFrameReader : IDisposable
     /// <summary>Completes after FFmpeg has exited and the channel is complete.</summary>
     public Task<DecodeOutcome> Outcome { get; }
 
-    /// <summary>
-    /// Starts decoding <paramref name="item"/>. Frames before <paramref name="skipBefore"/> are decoded and thrown
-    /// away, frames before <paramref name="replayBefore"/> are marked as replay, and decoding stops at
-    /// <paramref name="stopAt"/> (exclusive) when given.
-    /// </summary>
-    public static FfmpegFrameReader Start(DecodeWorkItem item, int lane, int size, CancellationToken cancel,
-        long skipBefore = 0, long replayBefore = 0, long? stopAt = null, int capacity = 8) =>
-        new(item, lane, size, skipBefore, replayBefore, stopAt, capacity, cancel);
+    public static FfmpegFrameReader Start(DecodeWorkItem item, int lane, int size, InputPlan input, ReadOptions options, CancellationToken cancel) =>
+        new(item, lane, size, input, options, cancel);
 
     /// <summary>Stops FFmpeg; frames already in the channel stay readable.</summary>
     public void Stop() => _stop.Cancel();
 
-    private async Task<DecodeOutcome> RunAsync(DecodeWorkItem item, int lane, int size, long skipBefore, long replayBefore, long? stopAt)
+    private async Task<DecodeOutcome> RunAsync(DecodeWorkItem item, int lane, int size, InputPlan input)
     {
         int frameBytes = size * size * 3;
-        long produced = 0;   // frames FFmpeg delivered, skipped ones included
+        long produced = 0;   // frames FFmpeg delivered in this process, skipped ones included
         long delivered = 0;
         var sink = new StreamPipeSink(async (pipe, _) =>
         {
             // The sink's own token is cancelled the moment FFmpeg exits, with frames still in the pipe: ignore it
             // and read to the end of the stream.
             byte[] scratch = new byte[frameBytes];
-            while (!_stop.IsCancellationRequested && (stopAt is null || produced < stopAt))
+            while (!_stop.IsCancellationRequested && (_options.StopAt is null || produced < _options.StopAt))
             {
-                bool keep = produced >= skipBefore;
+                bool keep = produced >= _options.SkipBefore;
                 byte[] buffer = keep ? VideoFrame.RentBuffer(size) : scratch;
                 int filled = 0, read;
                 while (filled < frameBytes && (read = await pipe.ReadAsync(buffer.AsMemory(filled, frameBytes - filled))) > 0)
@@ -67,13 +103,18 @@ public sealed class FfmpegFrameReader : IDisposable
                     if (keep) System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
                     break;
                 }
-                long index = produced++;
+                long arrival = Stopwatch.GetTimestamp();
+                long index = _options.FirstIndex + produced++;
                 if (!keep) continue;
-                var frame = new VideoFrame(item.Source.Id, item.Index, lane, index, index / item.Rate, size, buffer, index < replayBefore);
+                double pts = _options.Live
+                    ? Stopwatch.GetElapsedTime(_options.PtsOriginTicks, arrival).TotalSeconds
+                    : index / item.Rate;
+                var frame = new VideoFrame(item.Source.Id, item.Index, lane, index, pts, size, buffer, index < _options.ReplayBefore, arrival);
                 try
                 {
                     await _frames.Writer.WriteAsync(frame, _stop.Token);
                     delivered++;
+                    _options.Signal?.Invoke();
                 }
                 catch (OperationCanceledException)
                 {
@@ -88,7 +129,7 @@ public sealed class FfmpegFrameReader : IDisposable
         try
         {
             await FFMpegArguments
-                .FromFileInput("file:" + Path.GetFullPath(item.Source.Path), verifyExists: false)
+                .FromUrlInput(input.Input, o => o.WithCustomArgument(input.Options))
                 .OutputToPipe(sink, o => o
                     .WithCustomArgument("-map 0:v:0 -an -sn -dn")
                     .WithCustomArgument($"-vf {filters}")
@@ -99,7 +140,7 @@ public sealed class FfmpegFrameReader : IDisposable
         }
         catch (FFMpegProcessException e) when (!_stop.IsCancellationRequested)
         {
-            error = MediaProbe.UsefulFfmpegError(string.Join("\n", e.Result.StandardError), Path.GetFullPath(item.Source.Path));
+            error = MediaProbe.UsefulFfmpegError(string.Join("\n", e.Result.StandardError), input.Input);
         }
         catch (Exception e) when (_stop.IsCancellationRequested || e is OperationCanceledException)
         {
@@ -112,8 +153,9 @@ public sealed class FfmpegFrameReader : IDisposable
         finally
         {
             _frames.Writer.TryComplete();
+            _options.Signal?.Invoke();
         }
-        bool stopped = _stop.IsCancellationRequested || (stopAt is not null && produced >= stopAt);
+        bool stopped = _stop.IsCancellationRequested || (_options.StopAt is not null && produced >= _options.StopAt);
         return new DecodeOutcome(delivered, item.ExpectedFrames, error, stopped);
     }
 

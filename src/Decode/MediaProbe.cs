@@ -17,15 +17,16 @@ public static partial class MediaProbe
         IMediaAnalysis analysis;
         try
         {
-            analysis = FFProbe.AnalyseAsync(path, cancellationToken: cancel).GetAwaiter().GetResult();
+            analysis = FFProbe.AnalyseAsync(LiteralPaths.For(path), customArguments: "-protocol_whitelist file", cancellationToken: cancel)
+                .GetAwaiter().GetResult();
         }
         catch (FFProbeProcessException e)
         {
-            throw new UserError($"source '{path}': not a readable video ({UsefulFfmpegError(e.Message, path)})");
+            throw new UserError($"source '{path}': not a readable video ({UsefulFfmpegError(e.Message, LiteralPaths.For(path))})");
         }
         catch (FFMpegException e)
         {
-            throw new UserError($"source '{path}': FFprobe failed ({UsefulFfmpegError(e.Message, path)})");
+            throw new UserError($"source '{path}': FFprobe failed ({UsefulFfmpegError(e.Message, LiteralPaths.For(path))})");
         }
 
         var video = analysis.PrimaryVideoStream;

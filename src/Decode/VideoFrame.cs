@@ -10,7 +10,7 @@ public sealed class VideoFrame
 {
     private byte[]? _pixels;
 
-    public VideoFrame(int sourceId, int workItem, int lane, long index, double pts, int size, byte[] pixels, bool replay)
+    public VideoFrame(int sourceId, int workItem, int lane, long index, double pts, int size, byte[] pixels, bool replay, long arrivalTicks = 0)
     {
         SourceId = sourceId;
         WorkItem = workItem;
@@ -20,6 +20,7 @@ public sealed class VideoFrame
         Size = size;
         _pixels = pixels;
         Replay = replay;
+        ArrivalTicks = arrivalTicks;
     }
 
     public int SourceId { get; }
@@ -29,13 +30,19 @@ public sealed class VideoFrame
     /// <summary>Position of the frame in its source's decoded (resampled) stream, from 0.</summary>
     public long Index { get; }
 
-    /// <summary>Presentation time in seconds from the start of the source.</summary>
+    /// <summary>Time in seconds: from the start of a file, or since a live source was first opened.</summary>
     public double Pts { get; }
 
     public int Size { get; }
 
     /// <summary>Re-decoded after a resume only to refill the sampler's buffers; it earns no training credit.</summary>
     public bool Replay { get; }
+
+    /// <summary><see cref="System.Diagnostics.Stopwatch"/> timestamp of the moment the frame left FFmpeg (for latency).</summary>
+    public long ArrivalTicks { get; }
+
+    /// <summary>Set once the frame has gone into a training batch (frames a live source loses unused count as dropped).</summary>
+    public bool Used { get; set; }
 
     public int ByteCount => Size * Size * 3;
 

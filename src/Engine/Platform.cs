@@ -1,12 +1,10 @@
 namespace VideoSsl.Engine;
 
 /// <summary>
-/// Everything that differs between operating systems, in one place: tool names and install hints.
+/// Everything that differs between operating systems, in one place: tool names, install hints, camera input.
 /// </summary>
 public static class Platform
 {
-    public static bool IsWindows => OperatingSystem.IsWindows();
-
     /// <summary>How a user installs FFmpeg on this operating system, for error messages.</summary>
     public static string FfmpegInstallHint =>
         OperatingSystem.IsWindows() ? "install it with 'winget install Gyan.FFmpeg' and reopen the terminal"
@@ -15,4 +13,21 @@ public static class Platform
 
     /// <summary>The name of an executable on this operating system.</summary>
     public static string Executable(string name) => OperatingSystem.IsWindows() ? name + ".exe" : name;
+
+    /// <summary>FFmpeg's capture input format for cameras: v4l2 (Linux), dshow (Windows), avfoundation (macOS).</summary>
+    public static string CameraFormat =>
+        OperatingSystem.IsWindows() ? "dshow" : OperatingSystem.IsMacOS() ? "avfoundation" : "v4l2";
+
+    /// <summary>
+    /// The -i argument for a camera: a device node on Linux (default /dev/video0), "video=NAME" on Windows, an index
+    /// on macOS (default 0).
+    /// </summary>
+    public static string CameraInput(string device) =>
+        OperatingSystem.IsWindows() ? (device.StartsWith("video=", StringComparison.Ordinal) ? device : $"video={device}")
+        : OperatingSystem.IsMacOS() ? (device.Length == 0 ? "0" : device)
+        : (device.Length == 0 ? "/dev/video0" : device);
+
+    /// <summary>True where the FFmpeg child-process guard (a /proc-based watcher) can run.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatformGuard("linux")]
+    public static bool HasProcFileSystem => OperatingSystem.IsLinux() && Directory.Exists("/proc/self");
 }

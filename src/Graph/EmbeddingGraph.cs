@@ -32,18 +32,20 @@ public sealed class EmbeddingGraph
         if (!request.Out.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
             throw new UserError($"out '{request.Out}': the embeddings file must end in .npy");
         var (checkpoint, checkpointPath) = CheckpointStore.Open(request.Checkpoint);
-        var prepared = SourcePreparation.Prepare(request.Sources, _log, stop);
+        var prepared = SourcePreparation.Prepare(request.Sources, realtime: false, _log, stop);
+        if (prepared.Live.Count > 0)
+            throw new UserError($"source '{prepared.Live[0].Path}': embed reads video files; a live source has no end to embed up to");
         var settings = new DecodeSettings { Size = checkpoint.Info.FrameSize, Fps = request.Fps, ParallelSources = 1 };
-        var schedule = DecodeWorkItem.Schedule(prepared.Videos, epochs: 1, request.Fps);
+        var schedule = DecodeWorkItem.Schedule(prepared.Files, epochs: 1, settings);
 
         var device = ComputeDevice.Resolve(request.Device);
         using var embedder = new FrameEmbedder(checkpoint, device);
         _log.LogInformation("embed: checkpoint {Checkpoint} (step {Step}), {Count} source(s), {Dimension}-d features, device {Device}",
-            checkpointPath, checkpoint.Info.Step, prepared.Videos.Count, embedder.Dimension, device.type);
+            checkpointPath, checkpoint.Info.Step, prepared.Files.Count, embedder.Dimension, device.type);
 
         using var files = new EmbeddingFiles(request.Out, embedder.Dimension);
         using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var decode = new DecodeStage(schedule, settings, DecodeResumePoint.FromStart(1), null, _logs.CreateLogger("decode"));
+        var decode = new DecodeStage(schedule, [], settings, DecodeResumePoint.FromStart(1), null, _logs.CreateLogger("decode"));
         var embed = new EmbedStage(decode.Output, embedder, files, request.Batch);
         var reports = new List<SourceReport>();
         embed.SourceEnded += message =>

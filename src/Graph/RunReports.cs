@@ -13,7 +13,9 @@ public sealed record RunProgress(
     StepResult? LastStep,
     double TrainFramesPerSecond,
     IReadOnlyList<StageSnapshot> Stages,
-    string? CurrentSource);
+    string? CurrentSource,
+    long Reconnects = 0,
+    double? MaxSeconds = null);
 
 /// <summary>Receives progress on the thread that runs the graph, a few times a second.</summary>
 public interface IRunObserver

@@ -7,27 +7,50 @@ namespace VideoSsl.Graph;
 /// <summary>A source that was found but cannot be used, and why.</summary>
 public sealed record SkippedSource(string Path, string Reason);
 
-/// <summary>The videos a run will read, each probed.</summary>
-public sealed record PreparedSources(IReadOnlyList<(VideoSource Source, VideoInfo Info)> Videos, IReadOnlyList<SkippedSource> Skipped);
+/// <summary>The sources a run will read: files (each probed) and live sources.</summary>
+public sealed record PreparedSources(
+    IReadOnlyList<(VideoSource Source, VideoInfo Info)> Files,
+    IReadOnlyList<VideoSource> Live,
+    IReadOnlyList<SkippedSource> Skipped)
+{
+    public int Count => Files.Count + Live.Count;
+
+    /// <summary>File work items (every file once per epoch) followed by one item per live source.</summary>
+    public (IReadOnlyList<DecodeWorkItem> Files, IReadOnlyList<DecodeWorkItem> Live) WorkItems(int epochs, DecodeSettings settings)
+    {
+        var files = DecodeWorkItem.Schedule(Files, epochs, settings);
+        var live = DecodeWorkItem.Live(Live.Select(s => (s, (VideoInfo?)null)), files.Count, settings);
+        return (files, live);
+    }
+}
 
 public static class SourcePreparation
 {
     /// <summary>
-    /// Resolves the paths and probes every video before anything starts. A file the user named is an error when it
-    /// cannot be read; a file found inside a folder is reported and skipped, and the run goes on with the rest.
+    /// Resolves what the user named and checks every source before anything starts: files are probed; a file the
+    /// user named is an error when it cannot be read, while a file found inside a folder is reported and skipped.
+    /// Live sources are opened by the decode stage itself (a camera that is missing fails there, in one line).
     /// </summary>
-    public static PreparedSources Prepare(IReadOnlyList<string> paths, ILogger log, CancellationToken cancel)
+    public static PreparedSources Prepare(IReadOnlyList<string> specs, bool realtime, ILogger log, CancellationToken cancel)
     {
-        var resolved = SourceResolver.Resolve(paths);
-        var videos = new List<(VideoSource, VideoInfo)>();
+        var resolved = SourceResolver.Resolve(specs, realtime);
+        var files = new List<(VideoSource, VideoInfo)>();
+        var live = new List<VideoSource>();
         var skipped = new List<SkippedSource>();
+        int id = 0;
         foreach (var source in resolved)
         {
             cancel.ThrowIfCancellationRequested();
+            if (source.Kind != SourceKind.File)
+            {
+                CheckDevice(source);
+                live.Add(source with { Id = id++ });
+                continue;
+            }
             try
             {
                 var info = MediaProbe.Probe(source.Path, cancel);
-                videos.Add((source with { Id = videos.Count }, info));
+                files.Add((source with { Id = id++ }, info));
             }
             catch (UserError e) when (source.FromFolder)
             {
@@ -35,8 +58,17 @@ public static class SourcePreparation
                 skipped.Add(new SkippedSource(source.Path, e.Message));
             }
         }
-        if (videos.Count == 0)
-            throw new UserError($"none of the {resolved.Count} video files under {string.Join(", ", paths.Select(p => $"'{p}'"))} can be read: {skipped[0].Reason}");
-        return new PreparedSources(videos, skipped);
+        if (files.Count + live.Count == 0)
+            throw new UserError($"none of the {resolved.Count} video files under {string.Join(", ", specs.Select(p => $"'{p}'"))} can be read: {skipped[0].Reason}");
+        return new PreparedSources(files, live, skipped);
+    }
+
+    /// <summary>On Linux a camera is a device node: say so at once when it is not there.</summary>
+    private static void CheckDevice(VideoSource source)
+    {
+        if (source.Kind != SourceKind.Webcam || !OperatingSystem.IsLinux()) return;
+        string device = Platform.CameraInput(source.Path == "webcam" ? "" : source.Path["webcam:".Length..]);
+        if (!File.Exists(device))
+            throw new UserError($"source '{source.Path}': no camera at {device} ('videossl devices' lists the cameras FFmpeg can see)");
     }
 }

@@ -31,21 +31,22 @@ public sealed class TrainingGraph
     public TrainingSummary Run(RunConfig config, Checkpoint? resume, bool overwrite, IRunObserver? observer, CancellationToken stop)
     {
         config.Validated();
-        var prepared = SourcePreparation.Prepare(config.Sources, _log, stop);
+        var prepared = SourcePreparation.Prepare(config.Sources, config.Decode.Realtime, _log, stop);
         RunDirectory.Prepare(config.Out, resume is not null, overwrite);
-        CheckFrameRates(config, prepared);
-        var schedule = DecodeWorkItem.Schedule(prepared.Videos, config.Limits.Epochs, config.Decode.Fps);
-        int lanes = Math.Min(config.Decode.ParallelSources, prepared.Videos.Count);
+        var (schedule, liveItems) = prepared.WorkItems(config.Limits.Epochs, config.Decode);
+        CheckFrameRates(config, schedule.Concat(liveItems));
+        int fileLanes = Math.Min(config.Decode.ParallelSources, prepared.Files.Count);
+        var allItems = schedule.Concat(liveItems).ToList();
         int size = config.Decode.Size;
 
         if (resume is not null && resume.Info.FrameSize != size)
             throw new UserError($"checkpoint was trained on {resume.Info.FrameSize} px frames; --size {size} does not fit it");
-        SamplerState? samplerResume = DataPositionToResume(config, resume, schedule, lanes);
+        SamplerState? samplerResume = liveItems.Count > 0 ? null : DataPositionToResume(config, resume, schedule, fileLanes);
 
         var device = ComputeDevice.Resolve(config.Device);
         using var session = new TrainingSession(config.Trainer, device, config.Seed, resume);
-        _log.LogInformation("train: {Count} source(s), {Items} pass(es), device {Device}, {Size} px, batch {Batch}, LibTorch threads {Threads}",
-            prepared.Videos.Count, schedule.Count, device.type, size, config.Sampler.Batch, TorchSharp.torch.get_num_threads());
+        _log.LogInformation("train: {Files} file(s) in {Passes} pass(es), {Live} live source(s), device {Device}, {Size} px, batch {Batch}, LibTorch threads {Threads}",
+            prepared.Files.Count, schedule.Count, liveItems.Count, device.type, size, config.Sampler.Batch, TorchSharp.torch.get_num_threads());
 
         string configJson = config.ToJson();
         File.WriteAllText(Path.Combine(config.Out, RunDirectory.ConfigFile), configJson);
@@ -54,11 +55,12 @@ public sealed class TrainingGraph
 
         using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop);
         long framesBefore = samplerResume?.FramesIngested ?? 0;
-        var decode = new DecodeStage(schedule, config.Decode,
-            samplerResume?.ToResumePoint() ?? DecodeResumePoint.FromStart(lanes),
+        var decode = new DecodeStage(schedule, liveItems, config.Decode,
+            samplerResume?.ToResumePoint() ?? DecodeResumePoint.FromStart(fileLanes),
             config.Limits.MaxFrames is { } maxFrames ? Math.Max(0, maxFrames - framesBefore) : null,
             _logs.CreateLogger("decode"));
-        var sampler = new SamplerStage(decode.Output, config.Sampler, size, lanes, config.Seed, schedule, samplerResume);
+        var sampler = new SamplerStage(decode.Output, config.Sampler, size, fileLanes + liveItems.Count, config.Seed, allItems,
+            samplerResume, live: liveItems.Count > 0);
         var trainer = new TrainerStage(session, sampler.Output, sampler.Return, store, configJson, size, config.Trainer,
             config.Limits.MaxSteps, halt.Token, _logs.CreateLogger("train"));
 
@@ -71,7 +73,7 @@ public sealed class TrainingGraph
         sampler.SourceEvent += message => OnSourceEvent(message, reports, ref currentSource, ref epoch);
         trainer.StepCompleted += step =>
         {
-            metrics.Write(step, clock.Elapsed.TotalSeconds, Volatile.Read(ref epoch), decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot());
+            metrics.Write(step, clock.Elapsed.TotalSeconds, Volatile.Read(ref epoch), decode.Reconnects, decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot());
             if (step.Applied && double.IsFinite(step.LossNorm)) lock (lossNorms) lossNorms.Add(step.LossNorm);
             Volatile.Write(ref lastStep, step);
         };
@@ -117,7 +119,7 @@ public sealed class TrainingGraph
         RunProgress Progress() => new(
             clock.Elapsed.TotalSeconds, session.Step, config.Limits.MaxSteps, sampler.FramesIngested, expectedFrames,
             Volatile.Read(ref lastStep), metrics.RecentFramesPerSecond, [decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()],
-            Volatile.Read(ref currentSource));
+            Volatile.Read(ref currentSource), decode.Reconnects, config.Limits.MaxSeconds);
     }
 
     private void OnSourceEvent(DecodeOutput message, List<SourceReport> reports, ref string? currentSource, ref int epoch)
@@ -142,13 +144,12 @@ public sealed class TrainingGraph
     }
 
     /// <summary>A positive must be another frame within pos-window: the frame interval must fit inside it.</summary>
-    private static void CheckFrameRates(RunConfig config, PreparedSources prepared)
+    private static void CheckFrameRates(RunConfig config, IEnumerable<DecodeWorkItem> items)
     {
-        foreach (var (source, info) in prepared.Videos)
+        foreach (var item in items.DistinctBy(i => i.Source.Id))
         {
-            double rate = info.DecodeRate(config.Decode.Fps);
-            if (config.Sampler.PosWindow < 1 / rate)
-                throw new UserError($"source '{source.Path}': at {rate:0.###} frames/s one frame lasts {1 / rate:0.###} s, longer than pos-window {config.Sampler.PosWindow} s, so no frame has a positive; raise --pos-window or --fps");
+            if (config.Sampler.PosWindow < 1 / item.Rate)
+                throw new UserError($"source '{item.Source.Path}': at {item.Rate:0.###} frames/s one frame lasts {1 / item.Rate:0.###} s, longer than pos-window {config.Sampler.PosWindow} s, so no frame has a positive; raise --pos-window or --fps");
         }
     }
 

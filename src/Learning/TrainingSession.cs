@@ -18,7 +18,8 @@ public sealed record StepResult(
     double MeanCandidates,
     double LearningRate,
     double Seconds,
-    long FramesSeen);
+    long FramesSeen,
+    double LatencySeconds);
 
 /// <summary>
 /// The model, its optimizer and the step counter on one device. Each step runs inside a dispose scope, so the
@@ -71,6 +72,8 @@ public sealed class TrainingSession : IDisposable
     public StepResult Train(TrainingBatch batch)
     {
         var watch = Stopwatch.StartNew();
+        // How long the newest frame of the batch waited between leaving FFmpeg and going into a step.
+        double latency = batch.NewestArrivalTicks > 0 ? Stopwatch.GetElapsedTime(batch.NewestArrivalTicks).TotalSeconds : double.NaN;
         int n = batch.Count;
         float loss, accuracy;
         using (NewDisposeScope())
@@ -95,11 +98,11 @@ public sealed class TrainingSession : IDisposable
         bool applied = float.IsFinite(loss);
         if (applied) Step++;
         else SkippedSteps++;
-        FramesSeen = batch.State?.FramesIngested ?? FramesSeen;
+        FramesSeen = batch.FramesIngested;
         double candidates = ContrastiveLoss.MeanCandidates(n, batch.MaskedPairs);
         double chance = _settings.Loss.Kind == LossSettings.Triplet ? _settings.Loss.Margin : Math.Log(candidates);
         return new StepResult(Step, applied, n, loss, chance > 0 ? loss / chance : double.NaN, accuracy,
-            batch.MaskedFraction, candidates, _settings.Optimizer.LearningRate, watch.Elapsed.TotalSeconds, FramesSeen);
+            batch.MaskedFraction, candidates, _settings.Optimizer.LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency);
     }
 
     /// <summary>True when every weight and buffer is finite (a checkpoint with NaN weights is never written).</summary>

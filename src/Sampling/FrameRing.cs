@@ -41,11 +41,14 @@ public sealed class FrameRing
     public double LastPts => this[Count - 1].Pts;
     public double Span => Count == 0 ? 0 : LastPts - FirstPts;
 
-    public void Add(VideoFrame frame)
+    /// <summary>Adds the newest frame; returns true when that pushed out a frame no batch had used.</summary>
+    public bool Add(VideoFrame frame)
     {
         if (Count > 0 && frame.Pts < LastPts) throw new ArgumentException("frames must arrive in time order", nameof(frame));
+        bool lostUnused = false;
         if (Count == _frames.Length)
         {
+            lostUnused = !_frames[_head].Used;
             _frames[_head].Release();
             _head = (_head + 1) % _frames.Length;
             Count--;
@@ -54,6 +57,7 @@ public sealed class FrameRing
         Count++;
         FirstIndex = this[0].Index;
         EndIndex = frame.Index + 1;
+        return lostUnused;
     }
 
     /// <summary>Position of the first frame at or after <paramref name="pts"/> (Count if none).</summary>

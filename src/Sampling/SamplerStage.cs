@@ -17,6 +17,10 @@ namespace VideoSsl.Sampling;
 ///
 /// Every decision depends only on the order of the decoder's messages and the seeded random state, so the batches
 /// are the same on every run, and the state saved with each batch lets a resumed run continue exactly.
+///
+/// Live sources are never held back: the sampler takes in every frame as it arrives, keeping the rings current,
+/// and hands the trainer a new batch whenever it has room for one. A live frame that leaves its ring without ever
+/// being used counts as dropped: the learner fell behind the source.
 /// </summary>
 public sealed class SamplerStage : Stage
 {
@@ -37,11 +41,14 @@ public sealed class SamplerStage : Stage
     private int _nextWorkItem;
     private int _turn;
     private double _longestSpan;
+    private readonly bool _live;
 
     /// <param name="schedule">The decode schedule (a resumed state names its work items).</param>
+    /// <param name="live">Some source is live: batches are made as fast as the trainer takes them, without credit.</param>
     public SamplerStage(ChannelReader<DecodeOutput> input, SamplerSettings settings, int frameSize, int lanes,
-        long seed, IReadOnlyList<DecodeWorkItem> schedule, SamplerState? resume) : base("sample")
+        long seed, IReadOnlyList<DecodeWorkItem> schedule, SamplerState? resume, bool live = false) : base("sample")
     {
+        _live = live;
         _input = input;
         _settings = settings;
         _planner = new PairSampler(settings);
@@ -76,12 +83,43 @@ public sealed class SamplerStage : Stage
 
     protected override void Run(CancellationToken cancel)
     {
+        if (_live)
+        {
+            RunLive(cancel);
+            return;
+        }
         while (_input.TryReadBlocking(out var message, cancel))
         {
             using (Counters.Busy()) Ingest(message);
             if (message.Kind == DecodeEventKind.Frame && message.Frame is { Replay: false }) EmitWhileReady(cancel);
         }
         EmitWhileReady(cancel);   // the sources are over: spend what credit is left
+    }
+
+    /// <summary>Take in everything that has arrived, then give the trainer a batch if it has room, else wait for either.</summary>
+    private void RunLive(CancellationToken cancel)
+    {
+        while (true)
+        {
+            while (_input.TryRead(out var message))
+                using (Counters.Busy()) Ingest(message);
+            if (_input.Completion.IsCompleted)
+            {
+                if (_input.Completion.IsFaulted) _input.Completion.GetAwaiter().GetResult();
+                return;
+            }
+            int anchors = Math.Min(_settings.Batch, _planner.GuaranteedAnchors(_rings));
+            bool ready = anchors >= _settings.EffectiveMinAnchors;
+            if (ready && _output.Reader.Count < _settings.BatchQueue)
+            {
+                Counters.CountOut();
+                _output.Writer.WriteBlocking(MakeBatch(anchors, cancel), cancel);
+                continue;
+            }
+            var arrival = _input.WaitToReadAsync(cancel).AsTask();
+            if (ready) Task.WaitAny([arrival, _output.Writer.WaitToWriteAsync(cancel).AsTask()], cancel);
+            else arrival.Wait(cancel);
+        }
     }
 
     private void Ingest(DecodeOutput message)
@@ -111,7 +149,7 @@ public sealed class SamplerStage : Stage
                     frame.Release();
                     return;
                 }
-                ring.Add(frame);
+                if (ring.Add(frame) && _live) Counters.CountDropped();
                 _longestSpan = Math.Max(_longestSpan, ring.Span);
                 if (frame.Replay) return;
                 Counters.CountIn();
@@ -152,32 +190,43 @@ public sealed class SamplerStage : Stage
     {
         while (true)
         {
-            TrainingBatch batch;
-            using (Counters.Busy())
-            {
-                int anchors = Math.Min(_settings.Batch, _planner.GuaranteedAnchors(_rings));
-                if (anchors < _settings.EffectiveMinAnchors || _credit < anchors) return;
-                var plan = _planner.Plan(_rings, _random, anchors);
-                _credit -= plan.Count;
-                _batches++;
-                batch = _pool.Rent(cancel);
-                Fill(batch, plan);
-                batch.State = CaptureState();
-            }
+            int anchors = Math.Min(_settings.Batch, _planner.GuaranteedAnchors(_rings));
+            if (anchors < _settings.EffectiveMinAnchors || _credit < anchors) return;
+            var batch = MakeBatch(anchors, cancel);
+            _credit -= batch.Count;
+            batch.State = CaptureState();
             Counters.CountOut();
             if (!_output.Writer.WriteBlocking(batch, cancel)) return;
         }
+    }
+
+    private TrainingBatch MakeBatch(int anchors, CancellationToken cancel)
+    {
+        var batch = _pool.Rent(cancel);
+        using (Counters.Busy())
+        {
+            var plan = _planner.Plan(_rings, _random, anchors);
+            _batches++;
+            Fill(batch, plan);
+            batch.FramesIngested = _framesIngested;
+        }
+        return batch;
     }
 
     private static void Fill(TrainingBatch batch, BatchPlan plan)
     {
         int n = plan.Count;
         batch.Count = n;
+        batch.NewestArrivalTicks = 0;
         for (int i = 0; i < n; i++)
         {
             var pair = plan.Pairs[i];
-            pair.Ring[pair.Anchor].Pixels.CopyTo(batch.Frame(i));
-            pair.Ring[pair.Positive].Pixels.CopyTo(batch.Frame(n + i));
+            var anchor = pair.Ring[pair.Anchor];
+            var positive = pair.Ring[pair.Positive];
+            anchor.Pixels.CopyTo(batch.Frame(i));
+            positive.Pixels.CopyTo(batch.Frame(n + i));
+            anchor.Used = positive.Used = true;
+            batch.NewestArrivalTicks = Math.Max(batch.NewestArrivalTicks, Math.Max(anchor.ArrivalTicks, positive.ArrivalTicks));
             batch.SourceIds[i] = pair.Ring.SourceId;
             batch.AnchorPts[i] = pair.AnchorPts;
             batch.PositivePts[i] = pair.PositivePts;

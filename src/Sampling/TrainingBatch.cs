@@ -39,6 +39,12 @@ public sealed class TrainingBatch
     public int MaskedPairs { get; set; }
     public double MaskedFraction => Count < 2 ? 0 : MaskedPairs / (double)(Count * (Count - 1));
 
+    /// <summary>Frames the sampler had taken in (replays excluded) when it made this batch.</summary>
+    public long FramesIngested { get; set; }
+
+    /// <summary>When the newest frame of the batch left FFmpeg (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
+    public long NewestArrivalTicks { get; set; }
+
     /// <summary>Sampler state after this batch: a checkpoint taken after training on it resumes from here.</summary>
     public SamplerState? State { get; set; }
 

@@ -26,7 +26,7 @@ public sealed class MetricsLog : IDisposable
     /// <summary>Training frames per second over the last few steps.</summary>
     public double RecentFramesPerSecond { get; private set; }
 
-    public void Write(StepResult step, double elapsedSeconds, int epoch, StageSnapshot decode, StageSnapshot sample, StageSnapshot train)
+    public void Write(StepResult step, double elapsedSeconds, int epoch, long reconnects, StageSnapshot decode, StageSnapshot sample, StageSnapshot train)
     {
         _recent.Enqueue((step.Seconds, 2L * step.Pairs));
         if (_recent.Count > 10) _recent.Dequeue();
@@ -54,6 +54,8 @@ public sealed class MetricsLog : IDisposable
         _json.WriteNumber("queue_batches", train.QueueDepth);
         _json.WriteNumber("dropped_frames", decode.Dropped + sample.Dropped);
         _json.WriteNumber("skipped_batches", train.Dropped);
+        _json.WriteNumber("reconnects", reconnects);
+        Number("latency_ms", step.LatencySeconds * 1000);
         _json.WriteStartObject("stages");
         foreach (var stage in new[] { decode, sample, train })
         {

@@ -10,7 +10,7 @@ public class DecodeStageTests(ClipSet clips) : IClassFixture<ClipSet>
     private static IReadOnlyList<DecodeWorkItem> Schedule(double? fps, params string[] paths)
     {
         var videos = paths.Select((p, i) => (new VideoSource(i, p, false), MediaProbe.Probe(p))).ToList();
-        return DecodeWorkItem.Schedule(videos, epochs: 1, fps);
+        return DecodeWorkItem.Schedule(videos, epochs: 1, new DecodeSettings { Fps = fps });
     }
 
     /// <summary>Runs a decode stage to the end and returns every message, releasing the frames.</summary>
@@ -32,7 +32,7 @@ public class DecodeStageTests(ClipSet clips) : IClassFixture<ClipSet>
     public void Every_frame_of_a_file_arrives_in_order_with_its_time()
     {
         var schedule = Schedule(null, clips.TestSrc);
-        var stage = new DecodeStage(schedule, new DecodeSettings { Size = 32 }, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
+        var stage = new DecodeStage(schedule, [], new DecodeSettings { Size = 32 }, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
         var frames = Drain(stage).Where(m => m.Kind == DecodeEventKind.Frame).ToList();
 
         Assert.Equal(Clips.CountFrames(clips.TestSrc), frames.Count);
@@ -44,7 +44,7 @@ public class DecodeStageTests(ClipSet clips) : IClassFixture<ClipSet>
     public void Frames_are_rgb24_at_the_training_size()
     {
         var schedule = Schedule(null, clips.Red);
-        var stage = new DecodeStage(schedule, new DecodeSettings { Size = 16 }, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
+        var stage = new DecodeStage(schedule, [], new DecodeSettings { Size = 16 }, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
         var first = Drain(stage).First(m => m.Kind == DecodeEventKind.Frame).FirstPixel!;
         Assert.InRange(first[0], 240, 255);   // red
         Assert.InRange(first[1], 0, 15);      // green
@@ -57,7 +57,7 @@ public class DecodeStageTests(ClipSet clips) : IClassFixture<ClipSet>
         var schedule = Schedule(5, clips.TestSrc, clips.Mandelbrot);
         List<(int, long)> Order()
         {
-            var stage = new DecodeStage(schedule, new DecodeSettings { Size = 16, Fps = 5 }, DecodeResumePoint.FromStart(2), null, NullLogger.Instance);
+            var stage = new DecodeStage(schedule, [], new DecodeSettings { Size = 16, Fps = 5 }, DecodeResumePoint.FromStart(2), null, NullLogger.Instance);
             return Drain(stage).Where(m => m.Kind == DecodeEventKind.Frame).Select(m => (m.Source, m.Index)).ToList();
         }
         var first = Order();
@@ -70,7 +70,7 @@ public class DecodeStageTests(ClipSet clips) : IClassFixture<ClipSet>
     public void A_frame_budget_stops_decoding_and_reports_the_sources_as_stopped()
     {
         var schedule = Schedule(null, clips.TestSrc, clips.Mandelbrot);
-        var stage = new DecodeStage(schedule, new DecodeSettings { Size = 16 }, DecodeResumePoint.FromStart(2), frameBudget: 30, NullLogger.Instance);
+        var stage = new DecodeStage(schedule, [], new DecodeSettings { Size = 16 }, DecodeResumePoint.FromStart(2), frameBudget: 30, NullLogger.Instance);
         var messages = Drain(stage);
         Assert.Equal(30, messages.Count(m => m.Kind == DecodeEventKind.Frame));
         Assert.Equal(2, messages.Count(m => m.Kind == DecodeEventKind.SourceEnded));
