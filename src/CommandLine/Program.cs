@@ -12,6 +12,7 @@ root.Options.Add(Cli.Verbose);
 root.Subcommands.Add(TrainCommand.Create(cli));
 root.Subcommands.Add(EmbedCommand.Create(cli));
 root.Subcommands.Add(ProbeCommand.Create(cli));
+root.Subcommands.Add(DevicesCommand.Create(cli));
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

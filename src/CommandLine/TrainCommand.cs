@@ -128,6 +128,9 @@ public static class TrainCommand
         Console.WriteLine(string.Create(text, $"Trained {s.StepsThisRun} steps ({s.Steps} in all) on {s.Device} in {s.Seconds:0.0} s; stopped because {s.StopReason}."));
         if (s.FirstLossNorm is { } first && s.LastLossNorm is { } last)
             Console.WriteLine(string.Create(text, $"loss_norm (1.0 = chance): first steps {first:0.000} -> last steps {last:0.000}"));
+        long dropped = s.Stages.Sum(stage => stage.Dropped);
+        if (dropped > 0 || s.Reconnects > 0)
+            Console.WriteLine($"live:       {dropped} frames dropped (the learner fell behind the source), {s.Reconnects} reconnects");
         foreach (var skipped in s.Skipped) Console.WriteLine($"skipped:    {skipped.Reason}");
         foreach (var partial in s.Sources.Where(r => r.Partial || r.Error is not null))
             Console.WriteLine($"partial:    {partial.Path} ({partial.Frames} of {partial.ExpectedFrames} frames{(partial.Error is null ? "" : ", " + partial.Error)})");

@@ -154,7 +154,7 @@ public sealed class DecodeStage : Stage
                     if (reader.Frames.TryRead(out var frame))
                     {
                         turn = index;
-                        live.Received(this);
+                        live.Received(this, frame);
                         if (!Deliver(live.Item, index, frame, ref turn, nextWorkItem, cancel, total)) return;
                         progressed = true;
                     }
@@ -309,6 +309,7 @@ public sealed class DecodeStage : Stage
     {
         private readonly long _origin = Stopwatch.GetTimestamp();
         private long _nextIndex;
+        private double _nextPts;
         private long _retryAt;
         private int _failuresInARow;
         private bool _awaitingFirstFrame = true;
@@ -329,15 +330,17 @@ public sealed class DecodeStage : Stage
                 Live = true,
                 Capacity = stage._settings.LiveQueueFrames,
                 FirstIndex = _nextIndex,
-                PtsOriginTicks = _origin,
+                // A reopened source resumes at the wall-clock time it was reopened (gaps stay gaps), never before its last frame.
+                PtsStart = Math.Max(Stopwatch.GetElapsedTime(_origin).TotalSeconds, _nextPts),
                 Signal = () => stage._frameReady.Release(),
                 Dropped = () => stage.Counters.CountDropped(),
             }, cancel);
         }
 
-        public void Received(DecodeStage stage)
+        public void Received(DecodeStage stage, VideoFrame frame)
         {
-            _nextIndex++;
+            _nextIndex = frame.Index + 1;
+            _nextPts = frame.Pts + 1 / Item.Rate;
             if (_failuresInARow > 0)
                 stage._log.LogInformation("source '{Source}': receiving again", Item.Source.Path);
             _failuresInARow = 0;

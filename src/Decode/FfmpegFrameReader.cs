@@ -22,13 +22,15 @@ public sealed record ReadOptions
     public int Capacity { get; init; } = 8;
 
     /// <summary>
-    /// Live reading: a full queue drops its oldest frame instead of holding FFmpeg back, frames are numbered on
-    /// from <see cref="FirstIndex"/> and stamped with the wall-clock time since <see cref="PtsOriginTicks"/>.
+    /// Live reading: a full queue drops its oldest frame instead of holding FFmpeg back, and frames are numbered on
+    /// from <see cref="FirstIndex"/> with times from <see cref="PtsStart"/> (a reopened source continues its clock).
     /// </summary>
     public bool Live { get; init; }
 
     public long FirstIndex { get; init; }
-    public long PtsOriginTicks { get; init; }
+
+    /// <summary>Time of this process's first frame; later frames follow at the decode rate (FFmpeg's fps filter makes them regular).</summary>
+    public double PtsStart { get; init; }
 
     /// <summary>Called after each frame is queued and when the reader finishes (wakes a waiting merge).</summary>
     public Action? Signal { get; init; }
@@ -106,9 +108,8 @@ public sealed class FfmpegFrameReader : IDisposable
                 long arrival = Stopwatch.GetTimestamp();
                 long index = _options.FirstIndex + produced++;
                 if (!keep) continue;
-                double pts = _options.Live
-                    ? Stopwatch.GetElapsedTime(_options.PtsOriginTicks, arrival).TotalSeconds
-                    : index / item.Rate;
+                // Stream time, not arrival time: frames that arrive in a burst (probing, a backlog) still lie 1/rate apart.
+                double pts = _options.Live ? _options.PtsStart + (produced - 1) / item.Rate : index / item.Rate;
                 var frame = new VideoFrame(item.Source.Id, item.Index, lane, index, pts, size, buffer, index < _options.ReplayBefore, arrival);
                 try
                 {

@@ -49,9 +49,12 @@ public static class FfmpegInputs
                     "rtsp" or "rtsps" => $"-protocol_whitelist rtsp,rtsps,rtp,udp,tcp,tls,srtp -rtsp_transport tcp -timeout {timeout}",
                     "rtmp" or "rtmps" => $"-protocol_whitelist rtmp,rtmps,tcp,tls -rw_timeout {timeout}",
                     "srt" => $"-protocol_whitelist srt,udp -rw_timeout {timeout}",
-                    _ => $"-protocol_whitelist http,https,tcp,tls,crypto -rw_timeout {timeout}",   // http(s), HLS included
+                    // http(s), HLS included: -re paces a recorded (VOD) playlist or file like a live one; no low-delay
+                    // flags here, with -fflags nobuffer the HLS demuxer delivers nothing.
+                    _ => $"-protocol_whitelist http,https,tcp,tls,crypto -rw_timeout {timeout} -re",
                 };
-                return new InputPlan(source.Path, $"{options} {lowDelay}");
+                bool segmented = scheme is "http" or "https";
+                return new InputPlan(source.Path, segmented ? options : $"{options} {lowDelay}");
             }
         }
     }

@@ -62,7 +62,8 @@ public static partial class MediaProbe
             {
                 string cause = DemuxerPrefix().Replace(part, "").Trim().TrimEnd('.');
                 cause = cause.Replace("file:" + path, "input").Replace(path, "input");
-                if (cause.Length > 0 && !causes.Contains(cause)) causes.Add(cause);
+                // FFmpeg often repeats a cause on the input's own line ("...failed: Connection refused", then "Connection refused").
+                if (cause.Length > 0 && !causes.Any(c => c.EndsWith(cause, StringComparison.Ordinal))) causes.Add(cause);
             }
         }
         return causes.Count == 0 ? "no details from FFmpeg" : string.Join("; ", causes);

@@ -19,7 +19,7 @@ public static class StageLoop
             tick();
         }
         halt.Cancel();
-        foreach (var stage in stages) stage.Completion.Wait(TimeSpan.FromSeconds(15));
+        foreach (var stage in stages) ((IAsyncResult)stage.Completion).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(15));
         tick();
         stages.FirstOrDefault(s => s.Completion.IsFaulted)?.WaitAndRethrow();
     }

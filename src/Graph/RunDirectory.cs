@@ -18,17 +18,19 @@ public static class RunDirectory
     {
         if (string.IsNullOrWhiteSpace(path)) throw new UserError("no output folder: pass --out RUN_DIR");
         if (File.Exists(path)) throw new UserError($"out '{path}': is a file, not a folder");
-        bool hasRun = Directory.Exists(Path.Combine(path, "checkpoints")) || File.Exists(Path.Combine(path, MetricsFile));
-        if (hasRun && !resume)
-        {
-            if (!overwrite)
-                throw new UserError($"out '{path}': already holds a run; pass --resume to continue it or --overwrite to start over");
-            foreach (string name in new[] { "checkpoints" }) if (Directory.Exists(Path.Combine(path, name))) Directory.Delete(Path.Combine(path, name), true);
-            foreach (string name in new[] { MetricsFile, SummaryFile, ConfigFile }) File.Delete(Path.Combine(path, name));
-        }
+        // A folder "holds a run" once a checkpoint was written; the files of a run that never got that far are replaced.
+        string checkpoints = Path.Combine(path, "checkpoints");
+        bool hasRun = Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "*.ckpt").Any();
+        if (hasRun && !resume && !overwrite)
+            throw new UserError($"out '{path}': already holds a run; pass --resume to continue it or --overwrite to start over");
         try
         {
             Directory.CreateDirectory(path);
+            if (!resume)
+            {
+                if (Directory.Exists(checkpoints)) Directory.Delete(checkpoints, true);
+                foreach (string name in new[] { MetricsFile, SummaryFile, ConfigFile }) File.Delete(Path.Combine(path, name));
+            }
             string probe = Path.Combine(path, ".write-test");
             File.WriteAllText(probe, "ok");
             File.Delete(probe);

@@ -41,7 +41,9 @@ public sealed record TrainingSummary(
     double? FirstLossNorm,
     double? LastLossNorm,
     IReadOnlyList<SourceReport> Sources,
-    IReadOnlyList<SkippedSource> Skipped);
+    IReadOnlyList<SkippedSource> Skipped,
+    IReadOnlyList<StageSnapshot> Stages,
+    long Reconnects);
 
 /// <summary>The end of an embedding run.</summary>
 public sealed record EmbeddingSummary(string Npy, string Csv, long Rows, int Dimension, IReadOnlyList<SourceReport> Sources, bool Interrupted);

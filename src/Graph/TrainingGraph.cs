@@ -112,7 +112,7 @@ public sealed class TrainingGraph
             config.Out, trainer.LastCheckpoint ?? store.Existing().LastOrDefault(), metrics.Path, device.type.ToString().ToLowerInvariant(),
             resume is not null, stopReason, session.Step, session.Step - startStep, session.FramesSeen, clock.Elapsed.TotalSeconds,
             norms.Count > 0 ? norms.Take(10).Average() : null, norms.Count > 0 ? norms.TakeLast(10).Average() : null,
-            reports, prepared.Skipped);
+            reports, prepared.Skipped, [decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()], decode.Reconnects);
         File.WriteAllText(Path.Combine(config.Out, RunDirectory.SummaryFile), JsonSerializer.Serialize(summary, RunConfig.Json));
         return summary;
 

@@ -5,7 +5,10 @@ using VideoSsl.Sampling;
 
 namespace VideoSsl.Learning;
 
-/// <summary>What a checkpoint says about the run besides its tensors.</summary>
+/// <summary>
+/// What a checkpoint says about the run besides its tensors. <see cref="Score"/> is the training signal when it was
+/// written (loss_norm smoothed over recent steps; lower is better), by which the best checkpoint is kept.
+/// </summary>
 public sealed record CheckpointInfo(
     int FormatVersion,
     long Step,
@@ -13,7 +16,8 @@ public sealed record CheckpointInfo(
     double? LastLoss,
     DateTimeOffset SavedAt,
     ModelSettings Model,
-    int FrameSize);
+    int FrameSize,
+    double? Score = null);
 
 /// <summary>
 /// One checkpoint: info, the run's full configuration (as JSON, owned by the caller), the sampler state, model
@@ -129,6 +133,9 @@ public sealed class CheckpointStore
 
     public string PathFor(long step) => Path.Combine(Folder, $"step-{step:D8}.ckpt");
 
+    /// <summary>The checkpoint with the best training signal so far, kept apart from the rotation.</summary>
+    public string BestPath => Path.Combine(Folder, "best.ckpt");
+
     public IReadOnlyList<string> Existing() => Directory.Exists(Folder)
         ? Directory.GetFiles(Folder, "step-*.ckpt").Order(StringComparer.Ordinal).ToList()
         : [];
@@ -139,6 +146,28 @@ public sealed class CheckpointStore
         checkpoint.WriteAtomically(path);
         foreach (string old in Existing().SkipLast(Keep)) File.Delete(old);
         return path;
+    }
+
+    /// <summary>Writes <paramref name="checkpoint"/> as best.ckpt when its score beats the current best's; true if it did.</summary>
+    public bool SaveIfBest(Checkpoint checkpoint)
+    {
+        if (checkpoint.Info.Score is not { } score || !double.IsFinite(score)) return false;
+        if (BestScore() is { } best && best <= score) return false;
+        checkpoint.WriteAtomically(BestPath);
+        _bestScore = score;
+        return true;
+    }
+
+    private double? _bestScore;
+
+    private double? BestScore()
+    {
+        if (_bestScore is null && File.Exists(BestPath))
+        {
+            try { _bestScore = Checkpoint.Read(BestPath).Info.Score; }
+            catch (UserError) { _bestScore = null; }   // a damaged best is simply replaced
+        }
+        return _bestScore;
     }
 
     /// <summary>The newest readable checkpoint and its path, or null when the run has none.</summary>

@@ -8,8 +8,13 @@ namespace VideoSsl.Learning;
 
 /// <summary>
 /// Stage 3 of the pipeline: takes batches from the sampler, trains one step on each, and writes checkpoints every
-/// <see cref="TrainerSettings.CheckpointEvery"/> steps and when it stops. A stop request ends the loop between
-/// steps, never inside one, and the final checkpoint is written even when an upstream stage failed.
+/// <see cref="TrainerSettings.CheckpointEvery"/> steps and when it stops, plus best.ckpt whenever the smoothed
+/// training signal is the best so far. A stop request ends the loop between steps, never inside one, and the
+/// final checkpoint is written even when an upstream stage failed.
+///
+/// A batch whose loss is not finite changes nothing and is logged. After <see cref="RollBackAfter"/> such batches
+/// in a row the model returns to the last good checkpoint and the learning rate is halved; after
+/// <see cref="GiveUpAfter"/> the run stops with an error. Weights that are not finite are never checkpointed.
 /// </summary>
 public sealed class TrainerStage : Stage
 {
@@ -27,6 +32,11 @@ public sealed class TrainerStage : Stage
     private double? _lastLoss;
     private long _lastSavedStep;
     private int _nonFiniteInARow;
+    private Checkpoint? _lastGood;
+    private double? _smoothedLossNorm;
+
+    public const int RollBackAfter = 3;
+    public const int GiveUpAfter = 12;
 
     public TrainerStage(TrainingSession session, ChannelReader<TrainingBatch> input, Action<TrainingBatch> giveBack,
         CheckpointStore checkpoints, string runConfigJson, int frameSize, TrainerSettings settings, long? maxSteps,
@@ -57,6 +67,7 @@ public sealed class TrainerStage : Stage
     protected override void Run(CancellationToken cancel)
     {
         Exception? failure = null;
+        _lastGood = _session.ToCheckpoint(_runConfigJson, null, null, _frameSize);   // the starting point, in memory
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, _stopBetweenSteps);
         try
         {
@@ -100,14 +111,24 @@ public sealed class TrainerStage : Stage
         {
             _nonFiniteInARow = 0;
             _lastLoss = result.Loss;
+            if (double.IsFinite(result.LossNorm))
+                _smoothedLossNorm = _smoothedLossNorm is { } s ? 0.95 * s + 0.05 * result.LossNorm : result.LossNorm;
             Counters.CountOut();
         }
         else
         {
             Counters.CountDropped();
-            _log.LogWarning("train: loss was not finite at step {Step}; the batch was skipped", result.Step + 1);
-            if (++_nonFiniteInARow >= 20)
-                throw new UserError($"training diverged: {_nonFiniteInARow} batches in a row had a non-finite loss; lower --lr");
+            _nonFiniteInARow++;
+            _log.LogWarning("train: loss was not finite after step {Step}; the batch was skipped", result.Step);
+            if (_nonFiniteInARow >= GiveUpAfter)
+                throw new UserError($"training diverged: {_nonFiniteInARow} batches in a row had a non-finite loss even after rolling back; lower --lr");
+            if (_nonFiniteInARow % RollBackAfter == 0 && _lastGood is not null)
+            {
+                _session.SetLearningRate(_session.LearningRate / 2);
+                _session.RollBack(_lastGood);
+                _log.LogWarning("train: {Count} non-finite losses in a row: rolled back to step {Step} and cut the learning rate to {Rate}",
+                    _nonFiniteInARow, _session.Step, _session.LearningRate);
+            }
         }
         StepCompleted?.Invoke(result);
         if (result.Applied && _session.Step % _settings.CheckpointEvery == 0) SaveCheckpoint(final: false);
@@ -122,8 +143,10 @@ public sealed class TrainerStage : Stage
                 _log.LogError("train: weights are not finite at step {Step}; no checkpoint written", _session.Step);
                 return;
             }
-            var checkpoint = _session.ToCheckpoint(_runConfigJson, _lastState, _lastLoss, _frameSize);
+            var checkpoint = _session.ToCheckpoint(_runConfigJson, _lastState, _lastLoss, _frameSize, _smoothedLossNorm);
             LastCheckpoint = _checkpoints.Save(checkpoint);
+            _checkpoints.SaveIfBest(checkpoint);
+            _lastGood = checkpoint;
             _lastSavedStep = _session.Step;
             CheckpointSaved?.Invoke(LastCheckpoint, _session.Step);
         }

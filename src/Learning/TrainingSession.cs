@@ -49,16 +49,44 @@ public sealed class TrainingSession : IDisposable
         Model = model.to(device);
         _optimizer = optim.AdamW(Model.parameters(), settings.Optimizer.LearningRate, weight_decay: settings.Optimizer.WeightDecay);
         _optimizerState = (TorchSharp.Modules.OptimizerHelper)_optimizer;
+        LearningRate = settings.Optimizer.LearningRate;
         if (resume is not null)
         {
-            using (var reader = new BinaryReader(new MemoryStream(resume.Optimizer))) _optimizerState.load_state_dict(reader);
-            _optimizerState.to(device);
+            LoadOptimizer(resume);
+            LearningRate = _optimizer.ParamGroups.First().LearningRate;   // a rate cut before the checkpoint stays cut
             using var state = tensor(resume.RandomState, dtype: ScalarType.Byte);
             torch.set_rng_state(state);
             Step = resume.Info.Step;
             FramesSeen = resume.Info.FramesSeen;
         }
         _augmenter = new BatchAugmenter(settings.Augment);
+    }
+
+    /// <summary>The learning rate in use (the configured one, unless a divergence cut it).</summary>
+    public double LearningRate { get; private set; }
+
+    public void SetLearningRate(double learningRate)
+    {
+        LearningRate = learningRate;
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = learningRate;
+    }
+
+    /// <summary>
+    /// Returns weights, optimizer state and step counter to an earlier checkpoint of this run (after the loss went
+    /// non-finite), keeping the current learning rate.
+    /// </summary>
+    public void RollBack(Checkpoint good)
+    {
+        LoadWeights(Model, good.Model);
+        LoadOptimizer(good);
+        SetLearningRate(LearningRate);
+        Step = good.Info.Step;
+    }
+
+    private void LoadOptimizer(Checkpoint checkpoint)
+    {
+        using (var reader = new BinaryReader(new MemoryStream(checkpoint.Optimizer))) _optimizerState.load_state_dict(reader);
+        _optimizerState.to(Device);
     }
 
     public ContrastiveModel Model { get; }
@@ -102,7 +130,7 @@ public sealed class TrainingSession : IDisposable
         double candidates = ContrastiveLoss.MeanCandidates(n, batch.MaskedPairs);
         double chance = _settings.Loss.Kind == LossSettings.Triplet ? _settings.Loss.Margin : Math.Log(candidates);
         return new StepResult(Step, applied, n, loss, chance > 0 ? loss / chance : double.NaN, accuracy,
-            batch.MaskedFraction, candidates, _settings.Optimizer.LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency);
+            batch.MaskedFraction, candidates, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency);
     }
 
     /// <summary>True when every weight and buffer is finite (a checkpoint with NaN weights is never written).</summary>
@@ -112,14 +140,14 @@ public sealed class TrainingSession : IDisposable
         return Model.state_dict().Values.All(t => !t.is_floating_point() || t.isfinite().all().item<bool>());
     }
 
-    public Checkpoint ToCheckpoint(string runConfigJson, SamplerState? sampler, double? lastLoss, int frameSize)
+    public Checkpoint ToCheckpoint(string runConfigJson, SamplerState? sampler, double? lastLoss, int frameSize, double? score = null)
     {
         var model = new MemoryStream();
         Model.save(model);
         var optimizer = new MemoryStream();
         using (var writer = new BinaryWriter(optimizer, System.Text.Encoding.UTF8, leaveOpen: true)) _optimizerState.save_state_dict(writer);
         using var random = torch.get_rng_state();
-        var info = new CheckpointInfo(Checkpoint.CurrentFormat, Step, FramesSeen, lastLoss, DateTimeOffset.UtcNow, _settings.Model, frameSize);
+        var info = new CheckpointInfo(Checkpoint.CurrentFormat, Step, FramesSeen, lastLoss, DateTimeOffset.UtcNow, _settings.Model, frameSize, score);
         return new Checkpoint(info, runConfigJson, sampler, model.ToArray(), optimizer.ToArray(), random.bytes.ToArray());
     }
 
