@@ -18,7 +18,8 @@ public static class Clips
 
     public static string Make(string path, string scene, double seconds, string codecArgs = "-c:v libx264 -preset ultrafast -pix_fmt yuv420p")
     {
-        Ffmpeg($"-f lavfi -i {Scenes.GetValueOrDefault(scene, scene)} -t {seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} {codecArgs} \"{path}\"");
+        Ffmpeg(["-f", "lavfi", "-i", Scenes.GetValueOrDefault(scene, scene), "-t", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            .. codecArgs.Split(' ', StringSplitOptions.RemoveEmptyEntries), path]);
         return path;
     }
 
@@ -36,29 +37,69 @@ public static class Clips
         return path;
     }
 
+    /// <summary>Random bytes with a video's name.</summary>
+    public static string RandomBytes(string path)
+    {
+        var bytes = new byte[64 * 1024];
+        new Random(7).NextBytes(bytes);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    /// <summary>
+    /// The first half of an mp4 whose index sits at the front (faststart): FFmpeg decodes about half the frames and
+    /// exits 0, while FFprobe still reports the full duration.
+    /// </summary>
+    public static string TruncatedFaststart(string path, string scratch)
+    {
+        Make(scratch, "testsrc", 20, "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -movflags +faststart");
+        byte[] whole = File.ReadAllBytes(scratch);
+        File.WriteAllBytes(path, whole[..(whole.Length / 2)]);
+        return path;
+    }
+
+    /// <summary>
+    /// Marks an mp4 as recorded rotated by 90 degrees (as phones do) by writing a rotation into its track header's
+    /// display matrix; FFmpeg's autorotate then turns the frames upright.
+    /// </summary>
+    public static string WithRotation90(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        int tkhd = System.Text.Encoding.ASCII.GetString(bytes).IndexOf("tkhd", StringComparison.Ordinal);
+        int version = bytes[tkhd + 4];
+        // version/flags, creation and modification times, track id, reserved, duration, reserved[2], layer, group, volume, reserved
+        int matrix = tkhd + 4 + 4 + (version == 0 ? 8 : 16) + 4 + 4 + (version == 0 ? 4 : 8) + 8 + 2 + 2 + 2 + 2;
+        int[] rotated = [0, 0x00010000, 0, -0x00010000, 0, 0, 0, 0, 0x40000000];
+        for (int i = 0; i < 9; i++)
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(matrix + 4 * i), rotated[i]);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
     public static string AudioOnly(string path)
     {
-        Ffmpeg($"-f lavfi -i sine=frequency=440:sample_rate=44100 -t 2 -c:a aac \"{path}\"");
+        Ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "2", "-c:a", "aac", path]);
         return path;
     }
 
     /// <summary>Frames FFprobe counts by decoding the whole stream.</summary>
     public static long CountFrames(string path)
     {
-        string output = Run("ffprobe", $"-v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 \"{path}\"");
+        string output = Run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path]);
         return long.Parse(output.Trim().TrimEnd(','));
     }
 
-    private static void Ffmpeg(string arguments) => Run("ffmpeg", "-v error -y -nostdin " + arguments);
+    private static void Ffmpeg(string[] arguments) => Run("ffmpeg", ["-v", "error", "-y", "-nostdin", .. arguments]);
 
-    private static string Run(string tool, string arguments)
+    private static string Run(string tool, string[] arguments)
     {
-        var start = new ProcessStartInfo(tool, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         string stderr = process.StandardError.ReadToEnd();
-        if (!process.WaitForExit(120_000)) { process.Kill(true); throw new TimeoutException($"{tool} {arguments}"); }
-        if (process.ExitCode != 0) throw new InvalidOperationException($"{tool} {arguments} failed: {stderr}");
+        if (!process.WaitForExit(120_000)) { process.Kill(true); throw new TimeoutException($"{tool} {string.Join(' ', arguments)}"); }
+        if (process.ExitCode != 0) throw new InvalidOperationException($"{tool} {string.Join(' ', arguments)} failed: {stderr}");
         return stdout.Result;
     }
 }
