@@ -70,7 +70,7 @@ public sealed class TrainingGraph
         StepResult? lastStep = null;
         string? currentSource = null;
         int epoch = 0;
-        sampler.SourceEvent += message => OnSourceEvent(message, reports, ref currentSource, ref epoch);
+        sampler.SourceEvent += message => OnSourceEvent(message, schedule.Count, reports, ref currentSource, ref epoch);
         trainer.StepCompleted += step =>
         {
             metrics.Write(step, clock.Elapsed.TotalSeconds, Volatile.Read(ref epoch), decode.Reconnects, decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot());
@@ -122,11 +122,13 @@ public sealed class TrainingGraph
             Volatile.Read(ref currentSource), decode.Reconnects, config.Limits.MaxSeconds);
     }
 
-    private void OnSourceEvent(DecodeOutput message, List<SourceReport> reports, ref string? currentSource, ref int epoch)
+    private void OnSourceEvent(DecodeOutput message, int filePasses, List<SourceReport> reports, ref string? currentSource, ref int epoch)
     {
         if (message.Kind == DecodeEventKind.SourceStarted)
         {
-            Volatile.Write(ref currentSource, message.Item.Source.Name);
+            // Live sources run all along; for files, say which pass of how many has just begun.
+            string where = message.Item.Source.Live ? message.Item.Source.Name : $"file {message.Item.Index + 1}/{filePasses} {message.Item.Source.Name}";
+            Volatile.Write(ref currentSource, where);
             Volatile.Write(ref epoch, message.Item.Epoch);
             _log.LogDebug("decode: started {Source} (epoch {Epoch})", message.Item.Source.Path, message.Item.Epoch + 1);
             return;
