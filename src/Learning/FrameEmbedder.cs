@@ -1,17 +1,31 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace VideoSsl.Learning;
 
-/// <summary>A trained encoder in evaluation mode: frames in, L2-normalised pooled features out.</summary>
+/// <summary>An encoder in evaluation mode: frames in, L2-normalised pooled features out.</summary>
 public sealed class FrameEmbedder : IDisposable
 {
     private readonly ContrastiveModel _model;
 
+    /// <summary>The trained encoder of a checkpoint.</summary>
     public FrameEmbedder(Checkpoint checkpoint, Device device)
+        : this(TrainingSession.LoadForInference(checkpoint, device), checkpoint.Info.FrameSize, device) { }
+
+    /// <summary>An encoder of the given shape with freshly initialised (untrained) weights, seeded.</summary>
+    public static FrameEmbedder Untrained(ModelSettings settings, int frameSize, Device device, long seed)
     {
-        _model = TrainingSession.LoadForInference(checkpoint, device);
+        ComputeDevice.Seed(seed);
+        var model = new ContrastiveModel(settings).to(device);
+        model.eval();
+        return new FrameEmbedder(model, frameSize, device);
+    }
+
+    private FrameEmbedder(ContrastiveModel model, int frameSize, Device device)
+    {
+        _model = model;
         Device = device;
-        FrameSize = checkpoint.Info.FrameSize;
+        FrameSize = frameSize;
     }
 
     public Device Device { get; }
