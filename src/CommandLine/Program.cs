@@ -13,6 +13,8 @@ root.Subcommands.Add(TrainCommand.Create(cli));
 root.Subcommands.Add(EmbedCommand.Create(cli));
 root.Subcommands.Add(ProbeCommand.Create(cli));
 root.Subcommands.Add(DevicesCommand.Create(cli));
+root.Subcommands.Add(EvalCommand.Create(cli));
+root.Subcommands.Add(ExportCommand.Create(cli));
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -32,13 +32,21 @@ public sealed class FrameEmbedder : IDisposable
     public int FrameSize { get; }
     public int Dimension => _model.Settings.FeatureDim;
 
+    /// <summary>Size of the projection head's output (what the loss compared).</summary>
+    public int ProjectionDimension => _model.Settings.EmbeddingDim;
+
     /// <summary>Embeds <paramref name="frames"/> rgb24 frames packed in <paramref name="pixels"/>; returns frames x Dimension floats, row-major.</summary>
-    public float[] Embed(byte[] pixels, int frames)
+    public float[] Embed(byte[] pixels, int frames) => Run(pixels, frames, projected: false);
+
+    /// <summary>The projection head's L2-normalised output instead of the pooled features.</summary>
+    public float[] Project(byte[] pixels, int frames) => Run(pixels, frames, projected: true);
+
+    private float[] Run(byte[] pixels, int frames, bool projected)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var input = FrameTensors.Normalize(FrameTensors.ToUnitRange(pixels, frames, FrameSize, Device));
-        return _model.Embed(input).cpu().data<float>().ToArray();
+        return (projected ? _model.forward(input) : _model.Embed(input)).cpu().data<float>().ToArray();
     }
 
     public void Dispose() => _model.Dispose();

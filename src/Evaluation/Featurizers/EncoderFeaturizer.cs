@@ -2,15 +2,22 @@ using VideoSsl.Learning;
 
 namespace VideoSsl.Evaluation.Featurizers;
 
-/// <summary>The encoder's pooled features: trained (from a checkpoint) or with its initial random weights.</summary>
-public sealed class EncoderFeaturizer(string name, string description, FrameEmbedder embedder) : IFrameFeaturizer
+/// <summary>
+/// The encoder's pooled features (what <c>embed</c> writes), or its projection head's output (what the loss
+/// compared): trained, from a checkpoint, or with initial random weights.
+/// </summary>
+public sealed class EncoderFeaturizer(string name, string description, FrameEmbedder embedder, bool projected = false, bool ownsEmbedder = true)
+    : IFrameFeaturizer
 {
     public string Name { get; } = name;
     public string Description { get; } = description;
     public int FrameSize => embedder.FrameSize;
-    public int Dimension => embedder.Dimension;
+    public int Dimension => projected ? embedder.ProjectionDimension : embedder.Dimension;
 
-    public float[] Featurize(byte[] pixels, int frames) => embedder.Embed(pixels, frames);
+    public float[] Featurize(byte[] pixels, int frames) => projected ? embedder.Project(pixels, frames) : embedder.Embed(pixels, frames);
 
-    public void Dispose() => embedder.Dispose();
+    public void Dispose()
+    {
+        if (ownsEmbedder) embedder.Dispose();
+    }
 }

@@ -120,8 +120,10 @@ public static class TemporalMetrics
                 for (int j = start; j < end; j++)
                 {
                     if (j == i) continue;
-                    distance[k] = 1 - set.Similarity(i, j);
-                    gap[k] = Math.Abs(set.Times[i] - set.Times[j]);
+                    // Rounded so that equal gaps on both sides of i, and their equal distances, stay ties despite
+                    // floating-point noise (tau-b counts a pair tied in one variable only against the score).
+                    distance[k] = Math.Round(1 - set.Similarity(i, j), 6);
+                    gap[k] = Math.Round(Math.Abs(set.Times[i] - set.Times[j]), 6);
                     k++;
                 }
                 double tau = KendallTauB(distance, gap);

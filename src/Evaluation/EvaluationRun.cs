@@ -1,0 +1,191 @@
+using Microsoft.Extensions.Logging;
+using VideoSsl.Decode;
+using VideoSsl.Engine;
+using VideoSsl.Evaluation.Featurizers;
+using VideoSsl.Evaluation.Metrics;
+using VideoSsl.Graph;
+using VideoSsl.Learning;
+
+namespace VideoSsl.Evaluation;
+
+/// <summary>What to evaluate, on which videos, and where the report goes.</summary>
+public sealed record EvalRequest(
+    string Checkpoint,
+    IReadOnlyList<string> Sources,
+    string Out,
+    double Fps = 5,
+    string Device = "auto",
+    bool ResNet = true,
+    IReadOnlyList<string>? Align = null,
+    string? Labels = null,
+    long Seed = 1234);
+
+/// <summary>Every metric of one featurizer.</summary>
+public sealed record FeaturizerResult(
+    string Name,
+    string Description,
+    int Dimension,
+    NearFarAuc NearFar,
+    Retrieval Retrieval,
+    TemporalOrder TimeOrder,
+    double? AlignmentError,
+    ProbeResult? Probe);
+
+/// <summary>The whole evaluation: settings, videos, and every featurizer's results (learned first).</summary>
+public sealed record EvalReport(
+    string Checkpoint,
+    long Step,
+    double PosWindow,
+    double NegGap,
+    double Fps,
+    IReadOnlyList<VideoSummary> Videos,
+    IReadOnlyList<FeaturizerResult> Results,
+    IReadOnlyList<string> Files);
+
+public sealed record VideoSummary(string Name, string Path, int Frames, double Seconds, string? Class);
+
+/// <summary>
+/// Decodes the held-out videos once per frame size, runs every featurizer on the same frames (the learned encoder
+/// and three baselines: raw pixels, the same encoder with random weights, ImageNet ResNet-18) and computes the
+/// temporal protocols for each, with the neighbourhoods (pos-window, neg-gap) the model was trained with.
+/// </summary>
+public sealed class EvaluationRun(ILoggerFactory logs)
+{
+    private readonly ILogger _log = logs.CreateLogger("eval");
+
+    public EvalReport Run(EvalRequest request, CancellationToken cancel)
+    {
+        if (!(request.Fps > 0 && request.Fps <= 60)) throw new UserError($"fps must be above 0 and at most 60 (got {request.Fps})");
+        var (checkpoint, checkpointPath) = CheckpointStore.Open(request.Checkpoint);
+        var trained = RunConfig.FromJson(checkpoint.RunConfigJson, checkpointPath);
+        double posWindow = trained.Sampler.PosWindow, negGap = trained.Sampler.NegGap;
+        if (posWindow < 1 / request.Fps)
+            throw new UserError($"at --fps {request.Fps} frames lie {1 / request.Fps:0.###} s apart, more than pos-window {posWindow} s: no near pairs; raise --fps");
+
+        var (sources, classOfVideo, classNames) = Sources(request);
+        var prepared = SourcePreparation.Prepare(sources, realtime: false, _log, cancel);
+        if (prepared.Live.Count > 0) throw new UserError($"source '{prepared.Live[0].Path}': eval reads video files");
+        var device = ComputeDevice.Resolve(request.Device);
+
+        var learned = new FrameEmbedder(checkpoint, device);
+        var featurizers = new List<IFrameFeaturizer>
+        {
+            new EncoderFeaturizer("learned", $"the trained encoder's pooled features (step {checkpoint.Info.Step}), as embed writes them", learned),
+            new EncoderFeaturizer("learned-head", "the trained projection head's output, what the loss compared", learned, projected: true, ownsEmbedder: false),
+            new EncoderFeaturizer("random-init", "the same encoder with its initial random weights",
+                FrameEmbedder.Untrained(checkpoint.Info.Model, checkpoint.Info.FrameSize, device, request.Seed)),
+            new RawPixelFeaturizer(checkpoint.Info.FrameSize),
+        };
+        if (request.ResNet) featurizers.Add(new ResNet18Featurizer());
+        try
+        {
+            var sets = Featurize(prepared, featurizers, request.Fps, cancel);
+            var first = sets.Values.First();
+            var videos = first.Ranges().Select(r => new VideoSummary(first.VideoNames[r.Video], prepared.Files[r.Video].Source.Path,
+                r.End - r.Start, first.Times[r.End - 1] - first.Times[r.Start],
+                classOfVideo is null ? null : classNames![classOfVideo[r.Video]])).ToList();
+            var align = AlignPair(request, prepared);
+            var results = featurizers.Select(f =>
+            {
+                var set = sets[f.Name];
+                _log.LogInformation("eval: scoring {Name}", f.Name);
+                return new FeaturizerResult(f.Name, f.Description, f.Dimension,
+                    TemporalMetrics.NearFar(set, posWindow, negGap),
+                    TemporalMetrics.SameVideo(set, negGap),
+                    TemporalMetrics.TimeOrder(set),
+                    align is { } pair ? TemporalMetrics.AlignmentError(set, pair.A, pair.B) : null,
+                    classOfVideo is null ? null : LinearProbe.Evaluate(set, classOfVideo, classNames!.Count));
+            }).ToList();
+            var report = new EvalReport(checkpointPath, checkpoint.Info.Step, posWindow, negGap, request.Fps, videos, results, []);
+            var files = new Report.ReportWriter(request.Out).Write(report, sets, RunDirectoryOf(checkpointPath));
+            return report with { Files = files };
+        }
+        finally
+        {
+            foreach (var f in featurizers) f.Dispose();
+        }
+    }
+
+    /// <summary>With --labels, the videos are every sub-folder's files and each sub-folder is a class.</summary>
+    private static (IReadOnlyList<string> Sources, int[]? ClassOfVideo, IReadOnlyList<string>? Classes) Sources(EvalRequest request)
+    {
+        var sources = request.Sources.Concat(request.Align ?? []).Distinct().ToList();
+        if (request.Labels is null)
+        {
+            if (sources.Count == 0) throw new UserError("no source given: pass --source FILE_OR_FOLDER");
+            return (sources, null, null);
+        }
+        if (!Directory.Exists(request.Labels)) throw new UserError($"labels '{request.Labels}': no such folder");
+        var classes = Directory.GetDirectories(request.Labels).Order(StringComparer.Ordinal).ToList();
+        if (classes.Count < 2) throw new UserError($"labels '{request.Labels}': needs at least two sub-folders, one per class");
+        var files = new List<string>();
+        var classOf = new List<int>();
+        for (int c = 0; c < classes.Count; c++)
+        {
+            foreach (var source in SourceResolver.Resolve([classes[c]]))
+            {
+                files.Add(source.Path);
+                classOf.Add(c);
+            }
+        }
+        if (sources.Count > 0) throw new UserError("--labels takes its videos from the label folders; leave out --source");
+        return (files, classOf.ToArray(), classes.Select(Path.GetFileName).ToList()!);
+    }
+
+    private static (int A, int B)? AlignPair(EvalRequest request, PreparedSources prepared)
+    {
+        if (request.Align is not { Count: 2 } align) return null;
+        int Index(string path) => prepared.Files.ToList().FindIndex(f => Path.GetFullPath(f.Source.Path) == Path.GetFullPath(path)) is var i and >= 0
+            ? i : throw new UserError($"align '{path}': not among the evaluated videos");
+        return (Index(align[0]), Index(align[1]));
+    }
+
+    /// <summary>One decode pass per frame size; every featurizer of that size sees the same frames, in batches.</summary>
+    private Dictionary<string, FrameSet> Featurize(PreparedSources prepared, IReadOnlyList<IFrameFeaturizer> featurizers, double fps, CancellationToken cancel)
+    {
+        var names = prepared.Files.Select(f => f.Source.Name).ToList();
+        var sets = new Dictionary<string, FrameSet>();
+        foreach (var group in featurizers.GroupBy(f => f.FrameSize))
+        {
+            int size = group.Key;
+            var settings = new DecodeSettings { Size = size, Fps = fps, ParallelSources = 1 };
+            var schedule = DecodeWorkItem.Schedule(prepared.Files, 1, settings);
+            var decode = new DecodeStage(schedule, [], settings, DecodeResumePoint.FromStart(1), null, logs.CreateLogger("decode"));
+            var features = group.ToDictionary(f => f.Name, _ => new List<float>());
+            var videos = new List<int>();
+            var times = new List<double>();
+            const int batch = 32;
+            var pixels = new byte[batch * size * size * 3];
+            int pending = 0;
+            void Flush()
+            {
+                if (pending == 0) return;
+                foreach (var f in group) features[f.Name].AddRange(f.Featurize(pixels, pending));
+                pending = 0;
+            }
+            _log.LogInformation("eval: decoding {Count} video(s) at {Size} px, {Fps} frames/s for {Names}", schedule.Count, size, fps, string.Join(", ", group.Select(f => f.Name)));
+            decode.Start(cancel);
+            while (decode.Output.TryReadBlocking(out var message, cancel))
+            {
+                if (message.Frame is not { } frame) continue;
+                frame.Pixels.CopyTo(pixels.AsSpan(pending * size * size * 3));
+                frame.Release();
+                videos.Add(message.Item.Source.Id);
+                times.Add(frame.Pts);
+                if (++pending == batch) Flush();
+            }
+            Flush();
+            decode.WaitAndRethrow();
+            foreach (var f in group)
+                sets[f.Name] = new FrameSet(features[f.Name].ToArray(), f.Dimension, [.. videos], [.. times], names);
+        }
+        return sets;
+    }
+
+    /// <summary>The run folder a checkpoint belongs to (for its metrics.jsonl), if it has one.</summary>
+    private static string? RunDirectoryOf(string checkpointPath)
+    {
+        string? folder = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(checkpointPath)));
+        return folder is not null && File.Exists(Path.Combine(folder, RunDirectory.MetricsFile)) ? folder : null;
+    }
+}
