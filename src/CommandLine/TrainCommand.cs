@@ -52,6 +52,8 @@ public static class TrainCommand
         Setting<double>("--ring-seconds", "Seconds of recent frames buffered per source (default: batch x (neg-gap + pos-window))", (c, v) => c with { Sampler = c.Sampler with { RingSeconds = v } });
         Setting<int>("--min-anchors", "Smallest batch trained on while buffers fill (default batch/4, at least 2)", (c, v) => c with { Sampler = c.Sampler with { MinAnchors = v } });
         Setting<int>("--buffer-mb", "Memory for buffered frames (default 1024)", (c, v) => c with { Sampler = c.Sampler with { BufferMegabytes = v } });
+        Setting<double>("--replay", "Share of each batch's anchors replayed from a reservoir of older pairs, against forgetting on streams (default 0)", (c, v) => c with { Sampler = c.Sampler with { Replay = v } });
+        Setting<int>("--replay-size", "Pairs the replay reservoir keeps (default 1024)", (c, v) => c with { Sampler = c.Sampler with { ReplaySize = v } });
         Setting<int>("--width", "Encoder width multiplier: 1 = 32-64-128-256 channels, 2 = twice as wide (default 1)", (c, v) => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { Width = v } } });
         Text("--loss", "infonce (symmetric, masked) or triplet (TCN-style) (default infonce)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Kind = v } } });
         Setting<double>("--temperature", "InfoNCE temperature (default 0.1)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Temperature = v } } });

@@ -27,8 +27,8 @@ public sealed record DecodeResumePoint(int NextWorkItem, int Turn, IReadOnlyList
     public static DecodeResumePoint FromStart(int lanes) => new(0, 0, new LaneResume?[lanes], []);
 }
 
-/// <summary>A lane resumes <see cref="WorkItem"/> at frame <see cref="NextFrame"/>, re-delivering [<see cref="RefillFrom"/>, NextFrame) as replay.</summary>
+/// <summary>A lane resumes <see cref="WorkItem"/> at frame <see cref="NextFrame"/>, re-delivering [<see cref="RefillFrom"/>, NextFrame) as refill.</summary>
 public sealed record LaneResume(int WorkItem, long NextFrame, long RefillFrom);
 
-/// <summary>Frames [From, To) of a finished work item, re-decoded as replay to refill a buffer.</summary>
+/// <summary>Frames [From, To) of a finished work item, re-decoded to refill a buffer.</summary>
 public sealed record FrameRange(int WorkItem, long From, long To);

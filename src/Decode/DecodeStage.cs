@@ -36,7 +36,7 @@ public sealed class DecodeStage : Stage
 
     /// <param name="schedule">File work items, in order.</param>
     /// <param name="liveItems">One work item per live source.</param>
-    /// <param name="frameBudget">Stop after delivering this many (non-replay) frames in total, if given.</param>
+    /// <param name="frameBudget">Stop after delivering this many (non-refill) frames in total, if given.</param>
     public DecodeStage(IReadOnlyList<DecodeWorkItem> schedule, IReadOnlyList<DecodeWorkItem> liveItems, DecodeSettings settings,
         DecodeResumePoint start, long? frameBudget, ILogger log) : base("decode")
     {
@@ -52,7 +52,7 @@ public sealed class DecodeStage : Stage
 
     public ChannelReader<DecodeOutput> Output => _output.Reader;
 
-    /// <summary>Frames delivered so far (replays excluded).</summary>
+    /// <summary>Frames delivered so far (refills excluded).</summary>
     public long FramesDelivered => Interlocked.Read(ref _framesDelivered);
 
     /// <summary>Times a live source dropped out and was reopened.</summary>
@@ -72,7 +72,7 @@ public sealed class DecodeStage : Stage
             {
                 if (_start.Lanes.ElementAtOrDefault(lane) is not { } resume) continue;
                 _lanes[lane] = FileLane.Resume(_schedule[resume.WorkItem], lane, resume, Plan(_schedule[resume.WorkItem]), _settings.Size, cancel);
-                DrainReplay(_lanes[lane]!, cancel);
+                DrainRefill(_lanes[lane]!, cancel);
             }
             for (int lane = 0; lane < LaneCount; lane++)
                 if (_lanes[lane] is null) StartNext(lane, ref nextWorkItem, turn, cancel);
@@ -203,18 +203,18 @@ public sealed class DecodeStage : Stage
         {
             var item = _schedule[range.WorkItem];
             using var reader = FfmpegFrameReader.Start(item, lane: -1, _settings.Size, Plan(item),
-                new ReadOptions { SkipBefore = range.From, ReplayBefore = range.To, StopAt = range.To }, cancel);
+                new ReadOptions { SkipBefore = range.From, RefillBefore = range.To, StopAt = range.To }, cancel);
             while (reader.Frames.TryReadBlocking(out var frame, cancel))
                 Emit(new DecodeOutput(DecodeEventKind.Frame, reader.Item, -1, frame, null, _start.Turn, _start.NextWorkItem), cancel);
         }
     }
 
-    /// <summary>Sends a resumed lane's replay frames ahead of the merge, so they take no turns.</summary>
-    private void DrainReplay(FileLane lane, CancellationToken cancel)
+    /// <summary>Sends a resumed lane's refill frames ahead of the merge, so they take no turns.</summary>
+    private void DrainRefill(FileLane lane, CancellationToken cancel)
     {
         while (lane.Reader.Frames.TryReadBlocking(out var frame, cancel))
         {
-            if (!frame.Replay)
+            if (!frame.Refill)
             {
                 lane.Pending = frame;
                 return;
@@ -281,7 +281,7 @@ public sealed class DecodeStage : Stage
         /// <summary>Frames of this item delivered downstream, counted across a resume.</summary>
         public long Delivered { get; set; }
 
-        /// <summary>A frame read ahead while draining replays, handed out first.</summary>
+        /// <summary>A frame read ahead while draining refills, handed out first.</summary>
         public VideoFrame? Pending { get; set; }
 
         public bool TryTakeFrame(out VideoFrame frame, bool wait, CancellationToken cancel)
@@ -298,10 +298,10 @@ public sealed class DecodeStage : Stage
         public static FileLane Fresh(DecodeWorkItem item, int index, InputPlan plan, int size, SemaphoreSlim ready, CancellationToken cancel) =>
             new(item, index, FfmpegFrameReader.Start(item, index, size, plan, new ReadOptions { Signal = () => ready.Release() }, cancel), 0);
 
-        /// <summary>A lane restarted after a resume: refill frames come first, flagged as replay, then new frames.</summary>
+        /// <summary>A lane restarted after a resume: refill frames come first, flagged as refill, then new frames.</summary>
         public static FileLane Resume(DecodeWorkItem item, int index, LaneResume resume, InputPlan plan, int size, CancellationToken cancel) =>
             new(item, index, FfmpegFrameReader.Start(item, index, size, plan,
-                new ReadOptions { SkipBefore = resume.RefillFrom, ReplayBefore = resume.NextFrame }, cancel), resume.NextFrame);
+                new ReadOptions { SkipBefore = resume.RefillFrom, RefillBefore = resume.NextFrame }, cancel), resume.NextFrame);
     }
 
     /// <summary>A live source's lane: reopened with exponential back-off whenever its FFmpeg process ends.</summary>

@@ -13,8 +13,8 @@ public sealed record ReadOptions
     /// <summary>Frames before this index are decoded and thrown away.</summary>
     public long SkipBefore { get; init; }
 
-    /// <summary>Frames before this index are marked as replay (refilling buffers after a resume).</summary>
-    public long ReplayBefore { get; init; }
+    /// <summary>Frames before this index are marked as refill (refilling buffers after a resume).</summary>
+    public long RefillBefore { get; init; }
 
     /// <summary>Stop once this index is reached (exclusive).</summary>
     public long? StopAt { get; init; }
@@ -110,7 +110,7 @@ public sealed class FfmpegFrameReader : IDisposable
                 if (!keep) continue;
                 // Stream time, not arrival time: frames that arrive in a burst (probing, a backlog) still lie 1/rate apart.
                 double pts = _options.Live ? _options.PtsStart + (produced - 1) / item.Rate : index / item.Rate;
-                var frame = new VideoFrame(item.Source.Id, item.Index, lane, index, pts, size, buffer, index < _options.ReplayBefore, arrival);
+                var frame = new VideoFrame(item.Source.Id, item.Index, lane, index, pts, size, buffer, index < _options.RefillBefore, arrival);
                 try
                 {
                     await _frames.Writer.WriteAsync(frame, _stop.Token);

@@ -10,7 +10,7 @@ public sealed class VideoFrame
 {
     private byte[]? _pixels;
 
-    public VideoFrame(int sourceId, int workItem, int lane, long index, double pts, int size, byte[] pixels, bool replay, long arrivalTicks = 0)
+    public VideoFrame(int sourceId, int workItem, int lane, long index, double pts, int size, byte[] pixels, bool refill, long arrivalTicks = 0)
     {
         SourceId = sourceId;
         WorkItem = workItem;
@@ -19,7 +19,7 @@ public sealed class VideoFrame
         Pts = pts;
         Size = size;
         _pixels = pixels;
-        Replay = replay;
+        Refill = refill;
         ArrivalTicks = arrivalTicks;
     }
 
@@ -36,7 +36,7 @@ public sealed class VideoFrame
     public int Size { get; }
 
     /// <summary>Re-decoded after a resume only to refill the sampler's buffers; it earns no training credit.</summary>
-    public bool Replay { get; }
+    public bool Refill { get; }
 
     /// <summary><see cref="System.Diagnostics.Stopwatch"/> timestamp of the moment the frame left FFmpeg (for latency).</summary>
     public long ArrivalTicks { get; }

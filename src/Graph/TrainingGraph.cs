@@ -162,6 +162,11 @@ public sealed class TrainingGraph
     private SamplerState? DataPositionToResume(RunConfig config, Checkpoint? resume, IReadOnlyList<DecodeWorkItem> schedule, int lanes)
     {
         if (resume?.Sampler is not { } state) return null;
+        if (config.Sampler.Replay > 0)
+        {
+            _log.LogInformation("resume: the replay buffer is not kept in checkpoints; training continues from the weights on a fresh pass over the sources");
+            return null;
+        }
         RunConfig before;
         try { before = RunConfig.FromJson(resume.RunConfigJson, "checkpoint"); }
         catch (UserError) { return null; }

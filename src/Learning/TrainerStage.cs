@@ -34,6 +34,8 @@ public sealed class TrainerStage : Stage
     private int _nonFiniteInARow;
     private Checkpoint? _lastGood;
     private double? _smoothedLossNorm;
+    private double? _smoothedSpread;
+    private bool _warnedCollapse;
 
     public const int RollBackAfter = 3;
     public const int GiveUpAfter = 12;
@@ -113,6 +115,7 @@ public sealed class TrainerStage : Stage
             _lastLoss = result.Loss;
             if (double.IsFinite(result.LossNorm))
                 _smoothedLossNorm = _smoothedLossNorm is { } s ? 0.95 * s + 0.05 * result.LossNorm : result.LossNorm;
+            WatchForCollapse(result);
             Counters.CountOut();
         }
         else
@@ -132,6 +135,22 @@ public sealed class TrainerStage : Stage
         }
         StepCompleted?.Invoke(result);
         if (result.Applied && _session.Step % _settings.CheckpointEvery == 0) SaveCheckpoint(final: false);
+    }
+
+    /// <summary>
+    /// Unit vectors spread evenly over D dimensions have a standard deviation of about 1/sqrt(D) per dimension; far
+    /// below that, with anchors all alike, every frame is being mapped to the same point and nothing is learned.
+    /// </summary>
+    private void WatchForCollapse(StepResult result)
+    {
+        if (!double.IsFinite(result.EmbeddingStd)) return;
+        _smoothedSpread = _smoothedSpread is { } s ? 0.9 * s + 0.1 * result.EmbeddingStd : result.EmbeddingStd;
+        double even = 1 / Math.Sqrt(_settings.Model.EmbeddingDim);
+        bool collapsed = _smoothedSpread < 0.2 * even && result.MeanSimilarity > 0.9;
+        if (collapsed && !_warnedCollapse)
+            _log.LogWarning("train: the embeddings are collapsing (spread {Spread:0.0000} per dimension, evenly spread would be {Even:0.0000}; anchors {Similarity:0.00} alike); try a higher --temperature, a lower --lr or milder augmentation",
+                _smoothedSpread, even, result.MeanSimilarity);
+        _warnedCollapse = collapsed;
     }
 
     private void SaveCheckpoint(bool final)

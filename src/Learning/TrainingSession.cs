@@ -19,7 +19,9 @@ public sealed record StepResult(
     double LearningRate,
     double Seconds,
     long FramesSeen,
-    double LatencySeconds);
+    double LatencySeconds,
+    double EmbeddingStd = double.NaN,
+    double MeanSimilarity = double.NaN);
 
 /// <summary>
 /// The model, its optimizer and the step counter on one device. Each step runs inside a dispose scope, so the
@@ -103,7 +105,7 @@ public sealed class TrainingSession : IDisposable
         // How long the newest frame of the batch waited between leaving FFmpeg and going into a step.
         double latency = batch.NewestArrivalTicks > 0 ? Stopwatch.GetElapsedTime(batch.NewestArrivalTicks).TotalSeconds : double.NaN;
         int n = batch.Count;
-        float loss, accuracy;
+        float loss, accuracy, spread, similarity;
         using (NewDisposeScope())
         {
             Model.train();
@@ -117,9 +119,14 @@ public sealed class TrainingSession : IDisposable
                 : ContrastiveLoss.InfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask, _settings.Loss.Temperature);
             _optimizer.zero_grad();
             output.Loss.backward();
-            // One host sync a step, for the two numbers the metrics show.
-            var numbers = stack([output.Loss.detach(), output.PairAccuracy]).cpu().data<float>().ToArray();
-            (loss, accuracy) = (numbers[0], numbers[1]);
+            // Collapse guard: the spread of the embeddings per dimension, and how alike the anchors are to each other.
+            var detached = embedded.detach();
+            var anchorsOnly = detached.narrow(0, 0, n);
+            var spreadPerDimension = detached.std(0).mean();
+            var offDiagonal = anchorsOnly.mm(anchorsOnly.t()).sum().sub(n).div(Math.Max(1, n * (n - 1)));
+            // One host sync a step, for the numbers the metrics show.
+            var numbers = stack([output.Loss.detach(), output.PairAccuracy, spreadPerDimension, offDiagonal]).cpu().data<float>().ToArray();
+            (loss, accuracy, spread, similarity) = (numbers[0], numbers[1], numbers[2], numbers[3]);
             if (float.IsFinite(loss)) _optimizer.step();
         }
 
@@ -130,7 +137,7 @@ public sealed class TrainingSession : IDisposable
         double candidates = ContrastiveLoss.MeanCandidates(n, batch.MaskedPairs);
         double chance = _settings.Loss.Kind == LossSettings.Triplet ? _settings.Loss.Margin : Math.Log(candidates);
         return new StepResult(Step, applied, n, loss, chance > 0 ? loss / chance : double.NaN, accuracy,
-            batch.MaskedFraction, candidates, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency);
+            batch.MaskedFraction, candidates, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency, spread, similarity);
     }
 
     /// <summary>True when every weight and buffer is finite (a checkpoint with NaN weights is never written).</summary>

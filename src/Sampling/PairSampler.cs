@@ -71,7 +71,11 @@ public sealed class PairSampler
     }
 
     /// <summary>mask[i * n + j] is true when positive j is too close in time to anchor i (same source) to be a negative.</summary>
-    public static (bool[] Mask, int Masked) FalseNegativeMask(IReadOnlyList<FramePair> pairs, double negGap)
+    public static (bool[] Mask, int Masked) FalseNegativeMask(IReadOnlyList<FramePair> pairs, double negGap) =>
+        FalseNegativeMask(pairs.Select(p => (p.Ring.SourceId, p.AnchorPts, p.PositivePts)).ToList(), negGap);
+
+    /// <summary>The same for pairs described by their source and times (replayed pairs have no ring).</summary>
+    public static (bool[] Mask, int Masked) FalseNegativeMask(IReadOnlyList<(int Source, double AnchorPts, double PositivePts)> pairs, double negGap)
     {
         int n = pairs.Count;
         var mask = new bool[n * n];
@@ -79,7 +83,7 @@ public sealed class PairSampler
         for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
         {
-            if (i == j || pairs[i].Ring.SourceId != pairs[j].Ring.SourceId) continue;
+            if (i == j || pairs[i].Source != pairs[j].Source) continue;
             if (Math.Abs(pairs[i].AnchorPts - pairs[j].PositivePts) < negGap)
             {
                 mask[i * n + j] = true;

@@ -30,6 +30,12 @@ public sealed record SamplerSettings
     /// <summary>Batches that may wait for the trainer before the sampler is held back.</summary>
     public int BatchQueue { get; init; } = 2;
 
+    /// <summary>Share of each batch's anchors drawn from the replay buffer of older pairs (0 turns replay off).</summary>
+    public double Replay { get; init; }
+
+    /// <summary>Pairs the replay buffer keeps (a reservoir sample of every pair seen).</summary>
+    public int ReplaySize { get; init; } = 1024;
+
     /// <summary>Anchors of one source are laid out this far apart, so no anchor's positive falls within neg-gap of another anchor.</summary>
     [JsonIgnore]
     public double AnchorSpacing => NegGap + PosWindow;
@@ -53,5 +59,7 @@ public sealed record SamplerSettings
         if (MinAnchors is { } m && (m < 2 || m > Batch)) yield return $"min-anchors must be between 2 and the batch size {Batch} (got {m})";
         if (BufferMegabytes < 16) yield return $"buffer-mb must be at least 16 (got {BufferMegabytes})";
         if (BatchQueue < 1) yield return $"batch-queue must be at least 1 (got {BatchQueue})";
+        if (!(Replay is >= 0 and < 1)) yield return $"replay must be at least 0 and below 1 (got {Replay})";
+        if (ReplaySize < 1) yield return $"replay-size must be at least 1 (got {ReplaySize})";
     }
 }

@@ -42,6 +42,7 @@ public sealed class SamplerStage : Stage
     private int _turn;
     private double _longestSpan;
     private readonly bool _live;
+    private readonly ReplayBuffer? _replay;
 
     /// <param name="schedule">The decode schedule (a resumed state names its work items).</param>
     /// <param name="live">Some source is live: batches are made as fast as the trainer takes them, without credit.</param>
@@ -49,6 +50,7 @@ public sealed class SamplerStage : Stage
         long seed, IReadOnlyList<DecodeWorkItem> schedule, SamplerState? resume, bool live = false) : base("sample")
     {
         _live = live;
+        _replay = settings.Replay > 0 ? new ReplayBuffer(settings.ReplaySize) : null;
         _input = input;
         _settings = settings;
         _planner = new PairSampler(settings);
@@ -71,7 +73,7 @@ public sealed class SamplerStage : Stage
     /// <summary>Raised on the sampler's thread when a source starts or ends (for progress and reports).</summary>
     public event Action<DecodeOutput>? SourceEvent;
 
-    /// <summary>Frames that earned credit so far (replays excluded), counted across a resume.</summary>
+    /// <summary>Frames that earned credit so far (refills excluded), counted across a resume.</summary>
     public long FramesIngested => Interlocked.Read(ref _framesIngested);
 
     /// <summary>The longest stretch of video any ring has held, in seconds (to explain a run that formed no batch).</summary>
@@ -91,7 +93,7 @@ public sealed class SamplerStage : Stage
         while (_input.TryReadBlocking(out var message, cancel))
         {
             using (Counters.Busy()) Ingest(message);
-            if (message.Kind == DecodeEventKind.Frame && message.Frame is { Replay: false }) EmitWhileReady(cancel);
+            if (message.Kind == DecodeEventKind.Frame && message.Frame is { Refill: false }) EmitWhileReady(cancel);
         }
         EmitWhileReady(cancel);   // the sources are over: spend what credit is left
     }
@@ -151,7 +153,9 @@ public sealed class SamplerStage : Stage
                 }
                 if (ring.Add(frame) && _live) Counters.CountDropped();
                 _longestSpan = Math.Max(_longestSpan, ring.Span);
-                if (frame.Replay) return;
+                if (frame.Refill) return;
+                if (_replay is not null && ring.Count >= 2 && frame.Pts - ring[ring.Count - 2].Pts <= _settings.PosWindow)
+                    _replay.Offer(ring[ring.Count - 2], frame, _random);
                 Counters.CountIn();
                 Interlocked.Increment(ref _framesIngested);
                 _credit = Math.Min(_credit + _settings.SamplesPerFrame, _creditCap);
@@ -200,25 +204,30 @@ public sealed class SamplerStage : Stage
         }
     }
 
+    /// <summary>A batch of <paramref name="anchors"/> pairs: from the rings, and the replay share from the replay buffer.</summary>
     private TrainingBatch MakeBatch(int anchors, CancellationToken cancel)
     {
         var batch = _pool.Rent(cancel);
         using (Counters.Busy())
         {
-            var plan = _planner.Plan(_rings, _random, anchors);
+            int replayed = _replay is null ? 0 : Math.Min((int)(_settings.Replay * anchors), _replay.Count);
+            var plan = _planner.Plan(_rings, _random, anchors - replayed);
+            var older = replayed > 0
+                ? _replay!.Draw(replayed, _random, plan.Pairs.Select(p => (p.Ring.SourceId, p.AnchorPts)).ToList(), _settings.AnchorSpacing)
+                : [];
             _batches++;
-            Fill(batch, plan);
+            Fill(batch, plan, older, _settings.NegGap);
             batch.FramesIngested = _framesIngested;
         }
         return batch;
     }
 
-    private static void Fill(TrainingBatch batch, BatchPlan plan)
+    private static void Fill(TrainingBatch batch, BatchPlan plan, IReadOnlyList<ReplayPair> older, double negGap)
     {
-        int n = plan.Count;
+        int fresh = plan.Count, n = fresh + older.Count;
         batch.Count = n;
         batch.NewestArrivalTicks = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < fresh; i++)
         {
             var pair = plan.Pairs[i];
             var anchor = pair.Ring[pair.Anchor];
@@ -231,8 +240,20 @@ public sealed class SamplerStage : Stage
             batch.AnchorPts[i] = pair.AnchorPts;
             batch.PositivePts[i] = pair.PositivePts;
         }
-        Array.Copy(plan.Mask, batch.Mask, n * n);
-        batch.MaskedPairs = plan.MaskedPairs;
+        for (int k = 0; k < older.Count; k++)
+        {
+            int i = fresh + k;
+            older[k].Anchor.CopyTo(batch.Frame(i));
+            older[k].Positive.CopyTo(batch.Frame(n + i));
+            batch.SourceIds[i] = older[k].SourceId;
+            batch.AnchorPts[i] = older[k].AnchorPts;
+            batch.PositivePts[i] = older[k].PositivePts;
+        }
+        var (mask, masked) = older.Count == 0
+            ? (plan.Mask, plan.MaskedPairs)
+            : PairSampler.FalseNegativeMask(Enumerable.Range(0, n).Select(i => (batch.SourceIds[i], batch.AnchorPts[i], batch.PositivePts[i])).ToList(), negGap);
+        Array.Copy(mask, batch.Mask, n * n);
+        batch.MaskedPairs = masked;
     }
 
     private SamplerState CaptureState() => new(
@@ -242,7 +263,7 @@ public sealed class SamplerStage : Stage
 
     /// <summary>
     /// Restores counters, random state and the list of rings (empty, in their old order); the decode stage then
-    /// re-delivers exactly the frames they held, flagged as replay.
+    /// re-delivers exactly the frames they held, flagged as refill.
     /// </summary>
     private void Restore(SamplerState state, IReadOnlyList<DecodeWorkItem> schedule)
     {

@@ -39,7 +39,7 @@ public sealed class TrainingBatch
     public int MaskedPairs { get; set; }
     public double MaskedFraction => Count < 2 ? 0 : MaskedPairs / (double)(Count * (Count - 1));
 
-    /// <summary>Frames the sampler had taken in (replays excluded) when it made this batch.</summary>
+    /// <summary>Frames the sampler had taken in (refills excluded) when it made this batch.</summary>
     public long FramesIngested { get; set; }
 
     /// <summary>When the newest frame of the batch left FFmpeg (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>

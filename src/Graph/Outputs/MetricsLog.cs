@@ -46,6 +46,8 @@ public sealed class MetricsLog : IDisposable
         Number("pair_acc", step.PairAccuracy);
         Number("masked_fraction", step.MaskedFraction);
         Number("candidates", step.MeanCandidates);
+        Number("embedding_std", step.EmbeddingStd);
+        Number("mean_similarity", step.MeanSimilarity);
         _json.WriteNumber("lr", step.LearningRate);
         Number("step_s", step.Seconds);
         Number("frames_per_s", RecentFramesPerSecond);

@@ -9,7 +9,7 @@ public class FrameRingTests
     {
         var pixels = VideoFrame.RentBuffer(2);
         Array.Fill(pixels, fill, 0, 12);
-        return new VideoFrame(source, workItem < 0 ? source : workItem, 0, index, index / rate, 2, pixels, replay: false);
+        return new VideoFrame(source, workItem < 0 ? source : workItem, 0, index, index / rate, 2, pixels, refill: false);
     }
 
     [Fact]
