@@ -15,6 +15,7 @@ root.Subcommands.Add(ProbeCommand.Create(cli));
 root.Subcommands.Add(DevicesCommand.Create(cli));
 root.Subcommands.Add(EvalCommand.Create(cli));
 root.Subcommands.Add(ExportCommand.Create(cli));
+root.Subcommands.Add(BenchCommand.Create(cli));
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

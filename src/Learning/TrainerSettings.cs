@@ -21,6 +21,24 @@ public sealed record ModelSettings
     [JsonIgnore]
     public int FeatureDim => Channels[^1];
 
+    /// <summary>
+    /// Multiply-adds of one forward pass of one frame, counted as 2 FLOPs each (convolutions and linear layers;
+    /// BatchNorm and ReLU add about 1 %). A training step costs about three forward passes.
+    /// </summary>
+    public double ForwardFlopsPerFrame(int size)
+    {
+        double flops = 0;
+        int channelsIn = 3, side = size;
+        foreach (int channels in Channels)
+        {
+            side = (side + 1) / 2;   // 3x3, stride 2, padding 1
+            flops += 2.0 * channelsIn * channels * 9 * side * side;
+            channelsIn = channels;
+        }
+        int hidden = ProjectionHidden * Width;
+        return flops + 2.0 * channelsIn * hidden + 2.0 * hidden * EmbeddingDim;
+    }
+
     public IEnumerable<string> Problems()
     {
         if (Width < 1 || Width > 8) yield return $"width must be between 1 and 8 (got {Width})";

@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using VideoSsl.Decode;
+using VideoSsl.Engine;
+using VideoSsl.Graph;
+using VideoSsl.Learning;
+using VideoSsl.Sampling;
+using static TorchSharp.torch;
+
+namespace VideoSsl.Bench;
+
+public sealed record BenchOptions(int Size = 96, int Batch = 32, string Device = "cpu", int Steps = 20, bool Twin = false);
+
+/// <summary>Decode: the project's decode stage against the bare ffmpeg command with the same filters, same clip.</summary>
+public sealed record DecodeBench(long Frames, double BareWallSeconds, double BareCpuSeconds, double WallSeconds, double CpuSeconds)
+{
+    public double FramesPerSecond => Frames / WallSeconds;
+    public double CpuMillisecondsPerFrame => CpuSeconds * 1000 / Frames;
+    public double BareCpuMillisecondsPerFrame => BareCpuSeconds * 1000 / Frames;
+    public double CpuRatio => CpuSeconds / BareCpuSeconds;
+}
+
+/// <summary>Train step on synthetic frames against the machine's float32 matmul rate, measured in the same run.</summary>
+public sealed record TrainBench(int Size, int Batch, int Threads, double StepSeconds, double FramesPerSecond, double GflopPerSecond, double MatmulGflopPerSecond)
+{
+    public double PercentOfMatmul => 100 * GflopPerSecond / MatmulGflopPerSecond;
+}
+
+/// <summary>
+/// End to end: a file through decode, sampler and trainer. The bound: both stages share the cores, so at best a
+/// training frame costs its share of decoding plus its training, in CPU-seconds.
+/// </summary>
+public sealed record EndToEndBench(double FramesPerSecond, double BoundFramesPerSecond, double DecodeCpuPerTrainingFrame, double TrainCpuPerTrainingFrame, int Cores)
+{
+    public double PercentOfBound => 100 * FramesPerSecond / BoundFramesPerSecond;
+}
+
+public sealed record TwinBench(string? Skipped, double VideoSslSeconds, double TwinSeconds, int Steps)
+{
+    public double Speedup => TwinSeconds / VideoSslSeconds;
+}
+
+public sealed record BenchReport(string Machine, BenchOptions Options, DecodeBench Decode, TrainBench Train, EndToEndBench EndToEnd,
+    string Render, TwinBench? Twin, double PeakMegabytes);
+
+/// <summary>
+/// bench: every stage measured in one process and one run, each against its ceiling, so the numbers are ratios
+/// taken side by side on the same machine at the same moment rather than absolute times.
+/// </summary>
+public sealed class BenchRun(ILoggerFactory logs)
+{
+    private readonly ILogger _log = logs.CreateLogger("bench");
+
+    public BenchReport Run(BenchOptions options, CancellationToken cancel)
+    {
+        if (!CpuClock.Available) throw new UserError("bench measures CPU time with getrusage, which this operating system lacks");
+        var device = ComputeDevice.Resolve(options.Device);
+        using var work = new TemporaryFolder();
+        FfmpegTools.EnsureInstalled();
+        string clip = MakeClip(work.Path, frames: 3300);
+        var decode = BenchDecode(clip, options.Size, cancel);
+        var train = BenchTrain(options, device);
+        var endToEnd = BenchEndToEnd(clip, options, device, decode, train, work.Path, cancel);
+        var twin = options.Twin ? BenchTwin(clip, options, work.Path, cancel) : null;
+        string machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, device {device.type}";
+        return new BenchReport(machine, options, decode, train, endToEnd, "not measured: the overlay is not built yet", twin, CpuClock.PeakMegabytes);
+    }
+
+    /// <summary>An H.264 clip of a moving synthetic scene, 640x360 at 30 frames/s.</summary>
+    private string MakeClip(string folder, int frames)
+    {
+        string clip = Path.Combine(folder, "bench.mp4");
+        _log.LogInformation("bench: making a {Frames}-frame H.264 clip", frames);
+        RunTool("ffmpeg", ["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-frames:v", frames.ToString(CultureInfo.InvariantCulture),
+            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", clip]);
+        return clip;
+    }
+
+    private DecodeBench BenchDecode(string clip, int size, CancellationToken cancel)
+    {
+        var info = MediaProbe.Probe(clip, cancel);
+        var settings = new DecodeSettings { Size = size };
+        var item = DecodeWorkItem.Schedule([(new VideoSource(0, clip, false), info)], 1, settings)[0];
+        string filters = $"fps={item.Rate.ToString("0.######", CultureInfo.InvariantCulture)},scale={size}:{size}:flags=area,format=rgb24";
+        string ffmpeg = FfmpegTools.Find("ffmpeg")!;
+
+        _log.LogInformation("bench: decode, bare ffmpeg");
+        var bare = CpuClock.Measure(() => RunTool(ffmpeg, ["-v", "error", "-nostdin", "-i", clip, "-map", "0:v:0", "-an", "-vf", filters, "-f", "rawvideo", "-y", "/dev/null"]));
+        _log.LogInformation("bench: decode, the decode stage");
+        long frames = 0;
+        var ours = CpuClock.Measure(() =>
+        {
+            var stage = new DecodeStage([item], [], settings, DecodeResumePoint.FromStart(1), null, logs.CreateLogger("decode"));
+            stage.Start(cancel);
+            while (stage.Output.TryReadBlocking(out var message, cancel))
+            {
+                if (message.Frame is null) continue;
+                frames++;
+                message.Frame.Release();
+            }
+            stage.WaitAndRethrow();
+        });
+        return new DecodeBench(frames, bare.Wall, bare.Cpu, ours.Wall, ours.Cpu);
+    }
+
+    private TrainBench BenchTrain(BenchOptions options, Device device)
+    {
+        _log.LogInformation("bench: train step, {Size} px, {Batch} pairs", options.Size, options.Batch);
+        var settings = new TrainerSettings();
+        using var session = new TrainingSession(settings, device, seed: 1);
+        var batch = new TrainingBatch(options.Batch, options.Size) { Count = options.Batch, FramesIngested = 0 };
+        new Random(1).NextBytes(batch.Pixels);
+        for (int i = 0; i < 5; i++) session.Train(batch);   // warm-up: allocator, kernels, caches
+        var watch = Stopwatch.StartNew();
+        for (int i = 0; i < options.Steps; i++) session.Train(batch);
+        double step = watch.Elapsed.TotalSeconds / options.Steps;
+        double flops = 3 * settings.Model.ForwardFlopsPerFrame(options.Size) * 2 * options.Batch;
+        return new TrainBench(options.Size, options.Batch, get_num_threads(), step, 2 * options.Batch / step, flops / step / 1e9, MatmulGflops(device));
+    }
+
+    /// <summary>The machine's float32 matrix-multiply rate through LibTorch: the ceiling a training step can approach.</summary>
+    private static double MatmulGflops(Device device)
+    {
+        const int n = 1024;
+        using var scope = NewDisposeScope();
+        var a = rand(n, n, device: device);
+        var b = rand(n, n, device: device);
+        for (int i = 0; i < 3; i++) a.mm(b).Dispose();
+        int repeats = 0;
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed.TotalSeconds < 1.5)
+        {
+            a.mm(b).Dispose();
+            repeats++;
+        }
+        if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
+        return 2.0 * n * n * n * repeats / watch.Elapsed.TotalSeconds / 1e9;
+    }
+
+    /// <summary>
+    /// The clip through the training graph with anchors 0.6 s apart and one anchor per new frame, so that full
+    /// batches start within seconds; frames/s are training frames (two per pair) over the steps after the first 20.
+    /// </summary>
+    private EndToEndBench BenchEndToEnd(string clip, BenchOptions options, Device device, DecodeBench decode, TrainBench train, string folder, CancellationToken cancel)
+    {
+        _log.LogInformation("bench: end to end");
+        int steps = Math.Max(40, options.Steps * 3);
+        var config = new RunConfig
+        {
+            Sources = [clip],
+            Out = Path.Combine(folder, "run"),
+            Device = options.Device,
+            Limits = new RunLimits { MaxSteps = steps },
+            Decode = new DecodeSettings { Size = options.Size, ParallelSources = 1 },
+            Sampler = new SamplerSettings { Batch = options.Batch, PosWindow = 0.1, NegGap = 0.5, SamplesPerFrame = 1, MinAnchors = options.Batch },
+            Trainer = new TrainerSettings { CheckpointEvery = steps * 10 },
+        };
+        new TrainingGraph(logs).Run(config, null, overwrite: true, observer: null, cancel);
+        var metrics = File.ReadLines(Path.Combine(config.Out, RunDirectory.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var steady = metrics.Skip(20).ToList();
+        double seconds = steady[^1].GetProperty("time_s").GetDouble() - metrics[19].GetProperty("time_s").GetDouble();
+        double frames = steady.Sum(m => 2.0 * m.GetProperty("pairs").GetInt32());
+        int cores = Environment.ProcessorCount;
+        // Per training frame: its decoded frame serves one anchor (two training frames), and training uses the threads it has.
+        double decodeCpu = decode.CpuSeconds / decode.Frames / 2;
+        double trainCpu = train.Threads / train.FramesPerSecond;
+        double bound = cores / (decodeCpu + trainCpu);
+        return new EndToEndBench(frames / seconds, bound, decodeCpu, trainCpu, cores);
+    }
+
+    private TwinBench BenchTwin(string clip, BenchOptions options, string folder, CancellationToken cancel)
+    {
+        string script = Path.Combine(AppContext.BaseDirectory, "twin", "pipeline.py");
+        if (!File.Exists(script)) return new TwinBench($"the twin script is missing ({script})", double.NaN, double.NaN, 0);
+        try
+        {
+            RunTool("python3", ["-c", "import torch, av, numpy"]);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return new TwinBench("skipped: python3 with torch, av and numpy is not installed (apt-get install python3-torch python3-av)", double.NaN, double.NaN, 0);
+        }
+        int steps = Math.Max(40, options.Steps * 3);
+        string[] common = ["--size", $"{options.Size}", "--batch", $"{options.Batch}", "--steps", $"{steps}"];
+        _log.LogInformation("bench: the Python twin, {Steps} steps", steps);
+        var twin = Stopwatch.StartNew();
+        RunTool("python3", [script, "--clip", clip, .. common]);
+        double twinSeconds = twin.Elapsed.TotalSeconds;
+        _log.LogInformation("bench: the same with VideoSsl, as a process");
+        var ours = Stopwatch.StartNew();
+        RunTool("dotnet", [Path.Combine(AppContext.BaseDirectory, "videossl.dll"), "train", "--source", clip, "--out", Path.Combine(folder, "twin-run"),
+            "--overwrite", "--device", options.Device, "--max-steps", $"{steps}", "--size", $"{options.Size}", "--batch", $"{options.Batch}",
+            "--pos-window", "0.1", "--neg-gap", "0.5", "--samples-per-frame", "1", "--min-anchors", $"{options.Batch}", "--checkpoint-every", $"{steps * 10}"]);
+        return new TwinBench(null, ours.Elapsed.TotalSeconds, twinSeconds, steps);
+    }
+
+    private static void RunTool(string tool, string[] arguments)
+    {
+        var start = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{tool} did not start");
+        var output = process.StandardOutput.ReadToEndAsync();
+        string error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        _ = output.Result;
+        if (process.ExitCode != 0) throw new InvalidOperationException($"{tool} failed: {error.Trim().Split('\n')[^1]}");
+    }
+
+    private sealed class TemporaryFolder : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("videossl-bench-").FullName;
+
+        public void Dispose()
+        {
+            try { Directory.Delete(Path, true); } catch (IOException) { }
+        }
+    }
+}

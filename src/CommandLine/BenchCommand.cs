@@ -1,0 +1,56 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Spectre.Console;
+using VideoSsl.Bench;
+
+namespace VideoSsl.CommandLine;
+
+/// <summary><c>videossl bench</c>: every stage against its ceiling, in one run.</summary>
+public static class BenchCommand
+{
+    public static Command Create(Cli cli)
+    {
+        var command = new Command("bench", "Measure decode (against bare ffmpeg), the train step (against the matmul rate), end to end (against their combined bound) and, with --twin, a PyTorch + PyAV twin of the pipeline; prints a table and writes JSON.");
+        var size = new Option<int>("--size") { Description = "Frame size in pixels", DefaultValueFactory = _ => 96 };
+        var batch = new Option<int>("--batch") { Description = "Anchor/positive pairs per step", DefaultValueFactory = _ => 32 };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var steps = new Option<int>("--steps") { Description = "Timed training steps", DefaultValueFactory = _ => 20 };
+        var json = new Option<string?>("--json") { Description = "Also write every number to this JSON file" };
+        var twin = new Option<bool>("--twin") { Description = "Also run the PyTorch + PyAV twin (needs python3-torch and python3-av)" };
+        foreach (var option in new Option[] { size, batch, device, steps, json, twin }) command.Options.Add(option);
+        command.SetAction(parse => cli.Guard(parse, "bench", () =>
+        {
+            using var logging = cli.Logging(parse);
+            var options = new BenchOptions(parse.GetValue(size), parse.GetValue(batch), parse.GetValue(device)!, parse.GetValue(steps), parse.GetValue(twin));
+            var report = new BenchRun(logging).Run(options, cli.Termination.Token);
+            Print(report);
+            if (parse.GetValue(json) is { } path)
+            {
+                File.WriteAllText(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+                Console.WriteLine($"json: {path}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void Print(BenchReport r)
+    {
+        string F(double v, string format = "0.0") => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "–";
+        var table = new Table().Border(TableBorder.Simple).AddColumns("section", "measured", "ceiling", "ratio");
+        table.AddRow("decode", $"{F(r.Decode.FramesPerSecond, "0")} frames/s, {F(r.Decode.CpuMillisecondsPerFrame, "0.00")} CPU-ms/frame",
+            $"bare ffmpeg: {F(r.Decode.BareCpuMillisecondsPerFrame, "0.00")} CPU-ms/frame", $"{F(r.Decode.CpuRatio, "0.00")}x the CPU");
+        table.AddRow("train step", $"{F(r.Train.FramesPerSecond, "0")} frames/s, {F(r.Train.GflopPerSecond)} GFLOP/s ({r.Train.Size} px, {r.Train.Batch} pairs, {r.Train.Threads} threads)",
+            $"matmul: {F(r.Train.MatmulGflopPerSecond)} GFLOP/s", $"{F(r.Train.PercentOfMatmul, "0")} % of it");
+        table.AddRow("end to end", $"{F(r.EndToEnd.FramesPerSecond, "0")} training frames/s",
+            $"bound: {F(r.EndToEnd.BoundFramesPerSecond, "0")} frames/s", $"{F(r.EndToEnd.PercentOfBound, "0")} % of it");
+        table.AddRow("render", Markup.Escape(r.Render), "", "");
+        if (r.Twin is { } twin)
+            table.AddRow("python twin", twin.Skipped is { } why ? Markup.Escape(why) : $"VideoSsl {F(twin.VideoSslSeconds)} s for {twin.Steps} steps",
+                twin.Skipped is null ? $"PyTorch + PyAV: {F(twin.TwinSeconds)} s" : "", twin.Skipped is null ? $"{F(twin.Speedup, "0.00")}x faster" : "");
+        AnsiConsole.Console.Profile.Width = Math.Max(AnsiConsole.Console.Profile.Width, 160);
+        AnsiConsole.Write(table);
+        Console.WriteLine($"machine: {r.Machine}; peak memory {F(r.PeakMegabytes, "0")} MB");
+    }
+}
