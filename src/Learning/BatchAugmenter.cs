@@ -30,10 +30,13 @@ public sealed class BatchAugmenter
         long b = images.shape[0];
         var device = images.device;
         using var area = Uniform(b, _settings.CropMinScale, 1, device);
-        using var logAspect = Uniform(b, -MaxLogAspect, MaxLogAspect, device);
+        // The aspect ratio varies up to 4:3 either way, but never so far that the crop would leave the frame
+        // (which a clamp would turn into a smaller, differently shaped crop): a full-frame crop keeps its shape.
+        using var maxLogAspect = area.log().neg_().clamp_(max: MaxLogAspect);
+        using var logAspect = Uniform(b, -1, 1, device).mul_(maxLogAspect);
         using var aspect = logAspect.exp();
-        using var width = area.mul(aspect).sqrt_().clamp_(max: 1.0);    // share of the frame's width
-        using var height = area.div(aspect).sqrt_().clamp_(max: 1.0);
+        using var width = area.mul(aspect).sqrt_();     // share of the frame's width
+        using var height = area.div(aspect).sqrt_();
         using var centreX = Uniform(b, -1, 1, device).mul_(width.neg().add(1));
         using var centreY = Uniform(b, -1, 1, device).mul_(height.neg().add(1));
         using var flipDraw = rand(b, device: device);
@@ -45,29 +48,34 @@ public sealed class BatchAugmenter
         return functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Border, align_corners: false);
     }
 
+    /// <summary>
+    /// Brightness b, contrast c and saturation s (0 for greyscale) are all linear in RGB, so the three make one
+    /// 3x3 colour matrix per frame plus an offset: x' = c b (s I + (1 - s) 1 w^T) x + (1 - c) b m, with w the luma
+    /// weights and m the frame's mean luma. One batched matrix product replaces a dozen passes over the pixels.
+    /// </summary>
     private Tensor ColorJitter(Tensor images)
     {
         long b = images.shape[0];
         var device = images.device;
         double j = _settings.ColorJitter;
-        using var brightness = Uniform(b, 1 - j, 1 + j, device).view(b, 1, 1, 1);
-        using var contrast = Uniform(b, 1 - j, 1 + j, device).view(b, 1, 1, 1);
+        using var brightness = Uniform(b, 1 - j, 1 + j, device);
+        using var contrast = Uniform(b, 1 - j, 1 + j, device);
         using var saturationDraw = Uniform(b, 1 - j, 1 + j, device);
         using var grayDraw = rand(b, device: device);
-        using var saturation = where(grayDraw.lt(_settings.GrayProbability), zeros_like(saturationDraw), saturationDraw).view(b, 1, 1, 1);
+        using var saturation = where(grayDraw.lt(_settings.GrayProbability), zeros_like(saturationDraw), saturationDraw);
 
-        using var bright = images.mul(brightness);
-        using var luma = Luma(bright);
-        using var meanLuma = luma.mean([1, 2, 3], keepdim: true);
-        using var contrasted = bright.sub(meanLuma).mul_(contrast).add_(meanLuma);
-        using var luma2 = Luma(contrasted);
-        return contrasted.sub(luma2).mul_(saturation).add_(luma2).clamp_(0, 1);
-    }
-
-    private static Tensor Luma(Tensor rgb)
-    {
-        using var weights = tensor(new[] { 0.299f, 0.587f, 0.114f }, device: rgb.device).view(1, 3, 1, 1);
-        return rgb.mul(weights).sum(1, keepdim: true);
+        using var weights = tensor(new[] { 0.299f, 0.587f, 0.114f }, device: device);
+        using var flat = images.view(b, 3, -1);
+        using var meanLuma = flat.mean([2]).matmul(weights);                                   // [B]
+        using var identity = eye(3, device: device).unsqueeze(0);                             // [1, 3, 3]
+        using var toLuma = ones(3, 1, device: device).mm(weights.unsqueeze(0)).unsqueeze(0);   // [1, 3, 3], rows = w
+        using var s3 = saturation.view(b, 1, 1);
+        using var mix = identity.mul(s3).add_(toLuma.mul(s3.neg().add(1)));                   // s I + (1 - s) 1 w^T
+        using var scale = contrast.mul(brightness).view(b, 1, 1);
+        using var matrix = mix.mul_(scale);
+        using var offset = contrast.neg().add(1).mul_(brightness).mul_(meanLuma).view(b, 1, 1);
+        using var mixed = matrix.bmm(flat).add_(offset);
+        return mixed.view(images.shape).clamp_(0, 1);
     }
 
     private static Tensor Uniform(long count, double low, double high, Device device)

@@ -112,7 +112,7 @@ public sealed class TrainingSession : IDisposable
             var frames = FrameTensors.ToUnitRange(batch.Pixels, 2 * n, batch.Size, Device);
             var anchors = _augmenter.Augment(frames.narrow(0, 0, n));
             var positives = _augmenter.Augment(frames.narrow(0, n, n));
-            var embedded = Model.forward(FrameTensors.Normalize(cat([anchors, positives], 0)));
+            var embedded = Model.forward(FrameTensors.ChannelsLast(FrameTensors.Normalize(cat([anchors, positives], 0))));
             var mask = tensor(batch.MaskForCount(), [n, n], device: Device);
             var output = _settings.Loss.Kind == LossSettings.Triplet
                 ? ContrastiveLoss.Triplet(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask, _settings.Loss.Margin)
