@@ -174,19 +174,19 @@ public sealed class BenchRun(ILoggerFactory logs)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "twin", "pipeline.py");
         if (!File.Exists(script)) return new TwinBench($"the twin script is missing ({script})", double.NaN, double.NaN, 0);
-        try
+        // The first Python on PATH may be a private one (pyenv, venv) without PyTorch; Debian's packages live in /usr/bin's.
+        string? python = new[] { "python3", "/usr/bin/python3" }.FirstOrDefault(candidate =>
         {
-            RunTool("python3", ["-c", "import torch, av, numpy"]);
-        }
-        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
-            return new TwinBench("skipped: python3 with torch, av and numpy is not installed (apt-get install python3-torch python3-av)", double.NaN, double.NaN, 0);
-        }
+            try { RunTool(candidate, ["-c", "import torch, av, numpy"]); return true; }
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { return false; }
+        });
+        if (python is null)
+            return new TwinBench("skipped: no python3 with torch, av and numpy (apt-get install python3-torch python3-av)", double.NaN, double.NaN, 0);
         int steps = Math.Max(40, options.Steps * 3);
         string[] common = ["--size", $"{options.Size}", "--batch", $"{options.Batch}", "--steps", $"{steps}"];
         _log.LogInformation("bench: the Python twin, {Steps} steps", steps);
         var twin = Stopwatch.StartNew();
-        RunTool("python3", [script, "--clip", clip, .. common]);
+        RunTool(python, [script, "--clip", clip, .. common]);
         double twinSeconds = twin.Elapsed.TotalSeconds;
         _log.LogInformation("bench: the same with VideoSsl, as a process");
         var ours = Stopwatch.StartNew();

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using FFMpegCore;
-using FFMpegCore.Enums;
-using FFMpegCore.Exceptions;
-using FFMpegCore.Pipes;
 
 namespace VideoSsl.Decode;
 
@@ -88,76 +85,117 @@ public sealed class FfmpegFrameReader : IDisposable
         int frameBytes = size * size * 3;
         long produced = 0;   // frames FFmpeg delivered in this process, skipped ones included
         long delivered = 0;
-        var sink = new StreamPipeSink(async (pipe, _) =>
-        {
-            // The sink's own token is cancelled the moment FFmpeg exits, with frames still in the pipe: ignore it
-            // and read to the end of the stream.
-            byte[] scratch = new byte[frameBytes];
-            while (!_stop.IsCancellationRequested && (_options.StopAt is null || produced < _options.StopAt))
-            {
-                bool keep = produced >= _options.SkipBefore;
-                byte[] buffer = keep ? VideoFrame.RentBuffer(size) : scratch;
-                int filled = 0, read;
-                while (filled < frameBytes && (read = await pipe.ReadAsync(buffer.AsMemory(filled, frameBytes - filled))) > 0)
-                    filled += read;
-                if (filled < frameBytes)
-                {
-                    if (keep) System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-                    break;
-                }
-                long arrival = Stopwatch.GetTimestamp();
-                long index = _options.FirstIndex + produced++;
-                if (!keep) continue;
-                // Stream time, not arrival time: frames that arrive in a burst (probing, a backlog) still lie 1/rate apart.
-                double pts = _options.Live ? _options.PtsStart + (produced - 1) / item.Rate : index / item.Rate;
-                var frame = new VideoFrame(item.Source.Id, item.Index, lane, index, pts, size, buffer, index < _options.RefillBefore, arrival);
-                try
-                {
-                    await _frames.Writer.WriteAsync(frame, _stop.Token);
-                    delivered++;
-                    _options.Signal?.Invoke();
-                }
-                catch (OperationCanceledException)
-                {
-                    frame.Release();
-                    break;
-                }
-            }
-        });
-
         string filters = $"fps={Invariant(item.Rate)},scale={size}:{size}:flags=area,format=rgb24";
-        string? error = null;
+        // FFMpegCore builds the command; the program reads FFmpeg's standard output itself. FFMpegCore's own pipe
+        // sink (a socket) cost about 10 % more CPU than the whole decode (measured with bench: 1.14x the bare
+        // command, against 1.04x through stdout).
+        string arguments = FFMpegArguments
+            .FromUrlInput(input.Input, o => o.WithCustomArgument($"-nostdin -hide_banner -loglevel error {input.Options}"))
+            .OutputToUrl("pipe:1", o => o
+                .WithCustomArgument("-map 0:v:0 -an -sn -dn")
+                .WithCustomArgument($"-vf {filters}")
+                .ForceFormat("rawvideo"))
+            .Arguments;
+        var start = new ProcessStartInfo(FfmpegTools.FfmpegPath, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        Process process;
         try
         {
-            await FFMpegArguments
-                .FromUrlInput(input.Input, o => o.WithCustomArgument(input.Options))
-                .OutputToPipe(sink, o => o
-                    .WithCustomArgument("-map 0:v:0 -an -sn -dn")
-                    .WithCustomArgument($"-vf {filters}")
-                    .ForceFormat("rawvideo"))
-                .WithLogLevel(FFMpegLogLevel.Error)
-                .CancellableThrough(_stop.Token, TimeSpan.FromMilliseconds(500))
-                .ProcessAsynchronously(throwOnError: true);
+            process = Process.Start(start) ?? throw new IOException("ffmpeg did not start");
         }
-        catch (FFMpegProcessException e) when (!_stop.IsCancellationRequested)
-        {
-            error = MediaProbe.UsefulFfmpegError(string.Join("\n", e.Result.StandardError), input.Input);
-        }
-        catch (Exception e) when (_stop.IsCancellationRequested || e is OperationCanceledException)
-        {
-            // stopped on purpose: FFmpeg was asked to quit or killed
-        }
-        catch (Exception e) when (e is FFMpegException or IOException)
-        {
-            error = e.Message.Split('\n')[0];
-        }
-        finally
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
         {
             _frames.Writer.TryComplete();
             _options.Signal?.Invoke();
+            return new DecodeOutcome(0, item.ExpectedFrames, $"ffmpeg could not be started ({e.Message})", false);
         }
-        bool stopped = _stop.IsCancellationRequested || (_options.StopAt is not null && produced >= _options.StopAt);
-        return new DecodeOutcome(delivered, item.ExpectedFrames, error, stopped);
+        using (process)
+        {
+            var errors = new Queue<string>();   // the last lines only: a long live run must not hold all of stderr
+            process.ErrorDataReceived += (_, line) =>
+            {
+                if (line.Data is null) return;
+                lock (errors)
+                {
+                    errors.Enqueue(line.Data);
+                    if (errors.Count > 20) errors.Dequeue();
+                }
+            };
+            process.BeginErrorReadLine();
+            using var stopping = _stop.Token.Register(() => Kill(process));
+            try
+            {
+                // Large reads: far fewer system calls than frame-sized ones.
+                await using var pipe = new BufferedStream(process.StandardOutput.BaseStream, 1 << 20);
+                byte[] scratch = new byte[frameBytes];
+                while (!_stop.IsCancellationRequested && (_options.StopAt is null || produced < _options.StopAt))
+                {
+                    bool keep = produced >= _options.SkipBefore;
+                    byte[] buffer = keep ? VideoFrame.RentBuffer(size) : scratch;
+                    int filled = 0, read;
+                    while (filled < frameBytes && (read = await pipe.ReadAsync(buffer.AsMemory(filled, frameBytes - filled))) > 0)
+                        filled += read;
+                    if (filled < frameBytes)
+                    {
+                        if (keep) System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                        break;
+                    }
+                    long arrival = Stopwatch.GetTimestamp();
+                    long index = _options.FirstIndex + produced++;
+                    if (!keep) continue;
+                    // Stream time, not arrival time: frames that arrive in a burst (probing, a backlog) still lie 1/rate apart.
+                    double pts = _options.Live ? _options.PtsStart + (produced - 1) / item.Rate : index / item.Rate;
+                    var frame = new VideoFrame(item.Source.Id, item.Index, lane, index, pts, size, buffer, index < _options.RefillBefore, arrival);
+                    try
+                    {
+                        await _frames.Writer.WriteAsync(frame, _stop.Token);
+                        delivered++;
+                        _options.Signal?.Invoke();
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        frame.Release();
+                        break;
+                    }
+                }
+            }
+            catch (IOException) when (_stop.IsCancellationRequested)
+            {
+                // the pipe broke because FFmpeg was stopped
+            }
+            finally
+            {
+                _frames.Writer.TryComplete();
+                _options.Signal?.Invoke();
+            }
+            bool reachedEnd = !_stop.IsCancellationRequested && (_options.StopAt is null || produced < _options.StopAt);
+            if (!reachedEnd) Kill(process);   // stopped early: FFmpeg may be blocked writing the next frame
+            await process.WaitForExitAsync(CancellationToken.None);
+            bool stopped = _stop.IsCancellationRequested || (_options.StopAt is not null && produced >= _options.StopAt);
+            string? error = null;
+            if (!stopped && process.ExitCode != 0)
+            {
+                process.WaitForExit();   // flushes the last stderr lines
+                lock (errors) error = MediaProbe.UsefulFfmpegError(string.Join("\n", errors), input.Input);
+            }
+            return new DecodeOutcome(delivered, item.ExpectedFrames, error, stopped);
+        }
+    }
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // already gone
+        }
     }
 
     private static string Invariant(double value) => value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);

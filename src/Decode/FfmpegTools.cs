@@ -14,6 +14,16 @@ public static class FfmpegTools
 {
     private static readonly Lazy<string?> Missing = new(Configure);
 
+    /// <summary>The ffmpeg to start: the guarded one where the guard runs, else the one on PATH.</summary>
+    public static string FfmpegPath
+    {
+        get
+        {
+            EnsureInstalled();
+            return Path.Combine(GlobalFFOptions.Current.BinaryFolder, Platform.Executable("ffmpeg"));
+        }
+    }
+
     public static void EnsureInstalled()
     {
         if (Missing.Value is { } tool)
