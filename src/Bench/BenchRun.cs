@@ -11,7 +11,8 @@ using static TorchSharp.torch;
 
 namespace VideoSsl.Bench;
 
-public sealed record BenchOptions(int Size = 96, int Batch = 32, string Device = "cpu", int Steps = 20, bool Twin = false);
+/// <param name="TrainOnly">Only the train step (for a machine without FFmpeg, such as a GPU box with PyTorch alone).</param>
+public sealed record BenchOptions(int Size = 96, int Batch = 32, string Device = "cpu", int Steps = 20, bool Twin = false, bool TrainOnly = false);
 
 /// <summary>Decode: the project's decode stage against the bare ffmpeg command with the same filters, same clip.</summary>
 public sealed record DecodeBench(long Frames, double BareWallSeconds, double BareCpuSeconds, double WallSeconds, double CpuSeconds)
@@ -42,7 +43,7 @@ public sealed record TwinBench(string? Skipped, double VideoSslSeconds, double T
     public double Speedup => TwinSeconds / VideoSslSeconds;
 }
 
-public sealed record BenchReport(string Machine, BenchOptions Options, DecodeBench Decode, TrainBench Train, EndToEndBench EndToEnd,
+public sealed record BenchReport(string Machine, BenchOptions Options, DecodeBench? Decode, TrainBench Train, EndToEndBench? EndToEnd,
     string Render, TwinBench? Twin, double PeakMegabytes);
 
 /// <summary>
@@ -57,6 +58,9 @@ public sealed class BenchRun(ILoggerFactory logs)
     {
         if (!CpuClock.Available) throw new UserError("bench measures CPU time with getrusage, which this operating system lacks");
         var device = ComputeDevice.Resolve(options.Device);
+        string machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, device {device.type}";
+        if (options.TrainOnly)
+            return new BenchReport(machine, options, null, BenchTrain(options, device), null, "not measured (--train-only)", null, CpuClock.PeakMegabytes);
         using var work = new TemporaryFolder();
         FfmpegTools.EnsureInstalled();
         string clip = MakeClip(work.Path, frames: 3300);
@@ -64,7 +68,6 @@ public sealed class BenchRun(ILoggerFactory logs)
         var train = BenchTrain(options, device);
         var endToEnd = BenchEndToEnd(clip, options, device, decode, train, work.Path, cancel);
         var twin = options.Twin ? BenchTwin(clip, options, work.Path, cancel) : null;
-        string machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, device {device.type}";
         return new BenchReport(machine, options, decode, train, endToEnd, "not measured: the overlay is not built yet", twin, CpuClock.PeakMegabytes);
     }
 

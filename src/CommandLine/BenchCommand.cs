@@ -18,11 +18,12 @@ public static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "Timed training steps", DefaultValueFactory = _ => 20 };
         var json = new Option<string?>("--json") { Description = "Also write every number to this JSON file" };
         var twin = new Option<bool>("--twin") { Description = "Also run the PyTorch + PyAV twin (needs python3-torch and python3-av)" };
-        foreach (var option in new Option[] { size, batch, device, steps, json, twin }) command.Options.Add(option);
+        var trainOnly = new Option<bool>("--train-only") { Description = "Only the train step (no FFmpeg needed: for a GPU machine with PyTorch alone)" };
+        foreach (var option in new Option[] { size, batch, device, steps, json, twin, trainOnly }) command.Options.Add(option);
         command.SetAction(parse => cli.Guard(parse, "bench", () =>
         {
             using var logging = cli.Logging(parse);
-            var options = new BenchOptions(parse.GetValue(size), parse.GetValue(batch), parse.GetValue(device)!, parse.GetValue(steps), parse.GetValue(twin));
+            var options = new BenchOptions(parse.GetValue(size), parse.GetValue(batch), parse.GetValue(device)!, parse.GetValue(steps), parse.GetValue(twin), parse.GetValue(trainOnly));
             var report = new BenchRun(logging).Run(options, cli.Termination.Token);
             Print(report);
             if (parse.GetValue(json) is { } path)
@@ -39,12 +40,16 @@ public static class BenchCommand
     {
         string F(double v, string format = "0.0") => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "–";
         var table = new Table().Border(TableBorder.Simple).AddColumns("section", "measured", "ceiling", "ratio");
-        table.AddRow("decode", $"{F(r.Decode.FramesPerSecond, "0")} frames/s, {F(r.Decode.CpuMillisecondsPerFrame, "0.00")} CPU-ms/frame",
-            $"bare ffmpeg: {F(r.Decode.BareCpuMillisecondsPerFrame, "0.00")} CPU-ms/frame", $"{F(r.Decode.CpuRatio, "0.00")}x the CPU");
+        if (r.Decode is { } decode)
+            table.AddRow("decode", $"{F(decode.FramesPerSecond, "0")} frames/s, {F(decode.CpuMillisecondsPerFrame, "0.00")} CPU-ms/frame",
+                $"bare ffmpeg: {F(decode.BareCpuMillisecondsPerFrame, "0.00")} CPU-ms/frame", $"{F(decode.CpuRatio, "0.00")}x the CPU");
+        else table.AddRow("decode", "not measured (--train-only: needs FFmpeg)", "", "");
         table.AddRow("train step", $"{F(r.Train.FramesPerSecond, "0")} frames/s, {F(r.Train.GflopPerSecond)} GFLOP/s ({r.Train.Size} px, {r.Train.Batch} pairs, {r.Train.Threads} threads)",
             $"matmul: {F(r.Train.MatmulGflopPerSecond)} GFLOP/s", $"{F(r.Train.PercentOfMatmul, "0")} % of it");
-        table.AddRow("end to end", $"{F(r.EndToEnd.FramesPerSecond, "0")} training frames/s",
-            $"bound: {F(r.EndToEnd.BoundFramesPerSecond, "0")} frames/s", $"{F(r.EndToEnd.PercentOfBound, "0")} % of it");
+        if (r.EndToEnd is { } endToEnd)
+            table.AddRow("end to end", $"{F(endToEnd.FramesPerSecond, "0")} training frames/s",
+                $"bound: {F(endToEnd.BoundFramesPerSecond, "0")} frames/s", $"{F(endToEnd.PercentOfBound, "0")} % of it");
+        else table.AddRow("end to end", "not measured (--train-only: needs FFmpeg)", "", "");
         table.AddRow("render", Markup.Escape(r.Render), "", "");
         if (r.Twin is { } twin)
             table.AddRow("python twin", twin.Skipped is { } why ? Markup.Escape(why) : $"VideoSsl {F(twin.VideoSslSeconds)} s for {twin.Steps} steps",

@@ -3,14 +3,16 @@
 (PyAV), a ring buffer of recent frames, anchor/positive pairs at the same spacing, the same encoder, the same batched
 augmentation, the same masked symmetric InfoNCE and AdamW, the same batch, size and number of steps.
 `videossl bench --twin` runs it and VideoSsl on the same clip, process start to exit, and reports the ratio."""
-import argparse, math, queue, random, threading, time
-from collections import OrderedDict
+import argparse, queue, random, threading, time
+
+import os, sys
 
 import av
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import augment, encoder, info_nce, project, MEAN, STD  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--clip", required=True)
@@ -35,53 +37,6 @@ def decode(path, size, out):
         for i, frame in enumerate(container.decode(stream)):
             out.put((i / rate, frame.reformat(width=size, height=size, format="rgb24", interpolation="AREA").to_ndarray()))
     out.put(None)
-
-
-def encoder(channels=(32, 64, 128, 256), hidden=256, dim=128):
-    blocks, c_in = [], 3
-    for i, c in enumerate(channels):
-        blocks += [(f"conv{i}", nn.Conv2d(c_in, c, 3, 2, 1, bias=False)), (f"norm{i}", nn.BatchNorm2d(c)), (f"relu{i}", nn.ReLU(inplace=True))]
-        c_in = c
-    model = nn.Module()
-    model.backbone = nn.Sequential(OrderedDict(blocks))
-    model.head = nn.Sequential(OrderedDict([("fc1", nn.Linear(c_in, hidden, bias=False)), ("norm", nn.BatchNorm1d(hidden)),
-                                            ("relu", nn.ReLU(inplace=True)), ("fc2", nn.Linear(hidden, dim))]))
-    return model
-
-
-def project(model, x):
-    return F.normalize(model.head(model.backbone(x).mean((2, 3))), dim=1)
-
-
-MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-LUMA = torch.tensor([0.299, 0.587, 0.114])
-
-
-def augment(x, min_scale=0.7, jitter=0.2):
-    b = x.shape[0]
-    area = torch.rand(b) * (1 - min_scale) + min_scale
-    log_aspect = (torch.rand(b) * 2 - 1) * torch.clamp(-area.log(), max=math.log(4 / 3))
-    aspect = log_aspect.exp()
-    w, h = (area * aspect).sqrt(), (area / aspect).sqrt()
-    cx, cy = (torch.rand(b) * 2 - 1) * (1 - w), (torch.rand(b) * 2 - 1) * (1 - h)
-    zero = torch.zeros(b)
-    theta = torch.stack([w, zero, cx, zero, h, cy], 1).view(b, 2, 3)
-    x = F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), padding_mode="border", align_corners=False)
-    brightness = 1 + (torch.rand(b) * 2 - 1) * jitter
-    contrast = 1 + (torch.rand(b) * 2 - 1) * jitter
-    saturation = 1 + (torch.rand(b) * 2 - 1) * jitter
-    x = x * brightness.view(b, 1, 1, 1)
-    mean = (x * LUMA.view(1, 3, 1, 1)).sum(1, keepdim=True).mean((1, 2, 3), keepdim=True)
-    x = (x - mean) * contrast.view(b, 1, 1, 1) + mean
-    luma = (x * LUMA.view(1, 3, 1, 1)).sum(1, keepdim=True)
-    return ((x - luma) * saturation.view(b, 1, 1, 1) + luma).clamp(0, 1)
-
-
-def info_nce(a, p, mask, temperature=0.1):
-    logits = (a @ p.t() / temperature).masked_fill(mask, float("-inf"))
-    target = torch.arange(a.shape[0])
-    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
 
 
 frames = queue.Queue(maxsize=64)

@@ -1,0 +1,57 @@
+"""What both Python twins share with VideoSsl: the encoder, the batched augmentation and the masked InfoNCE."""
+import math
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def encoder(channels=(32, 64, 128, 256), hidden=256, dim=128):
+    blocks, c_in = [], 3
+    for i, c in enumerate(channels):
+        blocks += [(f"conv{i}", nn.Conv2d(c_in, c, 3, 2, 1, bias=False)), (f"norm{i}", nn.BatchNorm2d(c)), (f"relu{i}", nn.ReLU(inplace=True))]
+        c_in = c
+    model = nn.Module()
+    model.backbone = nn.Sequential(OrderedDict(blocks))
+    model.head = nn.Sequential(OrderedDict([("fc1", nn.Linear(c_in, hidden, bias=False)), ("norm", nn.BatchNorm1d(hidden)),
+                                            ("relu", nn.ReLU(inplace=True)), ("fc2", nn.Linear(hidden, dim))]))
+    return model
+
+
+def project(model, x):
+    return F.normalize(model.head(model.backbone(x).mean((2, 3))), dim=1)
+
+
+MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+LUMA = torch.tensor([0.299, 0.587, 0.114])
+
+
+def augment(x, min_scale=0.7, jitter=0.2):
+    b, d = x.shape[0], x.device
+    area = torch.rand(b, device=d) * (1 - min_scale) + min_scale
+    log_aspect = (torch.rand(b, device=d) * 2 - 1) * torch.clamp(-area.log(), max=math.log(4 / 3))
+    aspect = log_aspect.exp()
+    w, h = (area * aspect).sqrt(), (area / aspect).sqrt()
+    cx, cy = (torch.rand(b, device=d) * 2 - 1) * (1 - w), (torch.rand(b, device=d) * 2 - 1) * (1 - h)
+    zero = torch.zeros(b, device=d)
+    theta = torch.stack([w, zero, cx, zero, h, cy], 1).view(b, 2, 3)
+    x = F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), padding_mode="border", align_corners=False)
+    brightness = 1 + (torch.rand(b, device=d) * 2 - 1) * jitter
+    contrast = 1 + (torch.rand(b, device=d) * 2 - 1) * jitter
+    saturation = 1 + (torch.rand(b, device=d) * 2 - 1) * jitter
+    weights = LUMA.to(d).view(1, 3, 1, 1)
+    x = x * brightness.view(b, 1, 1, 1)
+    mean = (x * weights).sum(1, keepdim=True).mean((1, 2, 3), keepdim=True)
+    x = (x - mean) * contrast.view(b, 1, 1, 1) + mean
+    luma = (x * weights).sum(1, keepdim=True)
+    return ((x - luma) * saturation.view(b, 1, 1, 1) + luma).clamp(0, 1)
+
+
+def info_nce(a, p, mask, temperature=0.1):
+    logits = (a @ p.t() / temperature).masked_fill(mask, float("-inf"))
+    target = torch.arange(a.shape[0], device=a.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+
+
