@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using VideoSsl.Learning;
 using VideoSsl.Tests.Support;
@@ -20,18 +19,7 @@ public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
     }
 
     /// <summary>Debian's PyTorch lives in /usr/bin/python3's packages (scripts/setup installs it).</summary>
-    private static (int Exit, string Stdout, string Stderr) Python(params string[] arguments) => Run("/usr/bin/python3", arguments);
-
-    private static (int Exit, string Stdout, string Stderr) Run(string tool, string[] arguments)
-    {
-        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in arguments) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr);
-    }
+    private static (int Exit, string Stdout, string Stderr) Python(params string[] arguments) => Tool.Run("/usr/bin/python3", arguments);
 
     [Fact]
     public void The_pytorch_twin_of_the_train_step_runs_on_the_cpu_and_reports_its_rate()
@@ -93,12 +81,12 @@ public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
     [Fact]
     public void The_gpu_archive_is_built_here_small_enough_to_carry_and_without_libtorch()
     {
-        var (exit, _, stderr) = Run(Path.Combine(Root, "scripts", "gpu-bench"), []);
+        var (exit, _, stderr) = Tool.Run(Path.Combine(Root, "scripts", "gpu-bench"));
         Assert.True(exit == 0, stderr);
         var archive = new FileInfo(Path.Combine(Root, "publish", "videossl-gpu.tar.xz"));
         Assert.True(archive.Exists);
         Assert.InRange(archive.Length, 1, 64L * 1024 * 1024);
-        var (listExit, listing, _) = Run("tar", ["-tJf", archive.FullName]);
+        var (listExit, listing, _) = Tool.Run("tar", "-tJf", archive.FullName);
         Assert.Equal(0, listExit);
         var files = listing.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains("videossl-gpu/videossl", files);

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace VideoSsl.Tests.Support;
 
 /// <summary>
@@ -85,21 +83,9 @@ public static class Clips
     /// <summary>Frames FFprobe counts by decoding the whole stream.</summary>
     public static long CountFrames(string path)
     {
-        string output = Run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path]);
+        string output = Tool.Output("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path);
         return long.Parse(output.Trim().TrimEnd(','));
     }
 
-    private static void Ffmpeg(string[] arguments) => Run("ffmpeg", ["-v", "error", "-y", "-nostdin", .. arguments]);
-
-    private static string Run(string tool, string[] arguments)
-    {
-        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string stderr = process.StandardError.ReadToEnd();
-        if (!process.WaitForExit(120_000)) { process.Kill(true); throw new TimeoutException($"{tool} {string.Join(' ', arguments)}"); }
-        if (process.ExitCode != 0) throw new InvalidOperationException($"{tool} {string.Join(' ', arguments)} failed: {stderr}");
-        return stdout.Result;
-    }
+    private static void Ffmpeg(string[] arguments) => Tool.Output("ffmpeg", ["-v", "error", "-y", "-nostdin", .. arguments]);
 }
