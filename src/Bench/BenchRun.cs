@@ -97,8 +97,14 @@ public sealed class BenchRun(ILoggerFactory logs)
         {
             var stage = new DecodeStage([item], [], settings, DecodeResumePoint.FromStart(1), null, logs.CreateLogger("decode"));
             stage.Start(cancel);
-            while (stage.Output.TryReadBlocking(out var message, cancel))
+            while (true)
             {
+                // Read as the sampler reads file sources: a burst of frames per wake-up.
+                if (!stage.Output.TryRead(out var message))
+                {
+                    stage.WaitForOutput(4, cancel);
+                    if (!stage.Output.TryReadBlocking(out message, cancel)) break;
+                }
                 if (message.Frame is null) continue;
                 frames++;
                 message.Frame.Release();

@@ -31,6 +31,7 @@ public sealed class DecodeStage : Stage
     private readonly FileLane?[] _lanes;
     private readonly List<LiveLane> _live = [];
     private readonly SemaphoreSlim _frameReady = new(0);
+    private readonly BurstSignal _outputBurst = new();
     private long _framesDelivered;
     private long _reconnects;
 
@@ -51,6 +52,10 @@ public sealed class DecodeStage : Stage
     }
 
     public ChannelReader<DecodeOutput> Output => _output.Reader;
+
+    /// <summary>Waits until <paramref name="count"/> messages are queued for the consumer or decoding has ended (see <see cref="BurstSignal"/>).</summary>
+    public void WaitForOutput(int count, CancellationToken cancel) =>
+        _outputBurst.Wait(count, () => _output.Reader.Count, () => _output.Reader.Completion.IsCompleted || Completion.IsCompleted, cancel);
 
     /// <summary>Frames delivered so far (refills excluded).</summary>
     public long FramesDelivered => Interlocked.Read(ref _framesDelivered);
@@ -259,9 +264,14 @@ public sealed class DecodeStage : Stage
     private void Emit(DecodeOutput output, CancellationToken cancel)
     {
         if (!_output.Writer.WriteBlocking(output, cancel)) output.Frame?.Release();
+        _outputBurst.Notify(_output.Reader.Count, finished: false);
     }
 
-    protected override void OnStopped() => _output.Writer.TryComplete(Completion.Exception?.InnerException);
+    protected override void OnStopped()
+    {
+        _output.Writer.TryComplete(Completion.Exception?.InnerException);
+        _outputBurst.Notify(0, finished: true);
+    }
 
     /// <summary>One FFmpeg process on one file work item, and what the merge knows about it.</summary>
     private sealed class FileLane
@@ -281,6 +291,9 @@ public sealed class DecodeStage : Stage
         /// <summary>Frames of this item delivered downstream, counted across a resume.</summary>
         public long Delivered { get; set; }
 
+        /// <summary>Frames the merge lets a file lane queue before taking them: one wake-up per burst, not per frame.</summary>
+        private const int BurstFrames = 4;
+
         /// <summary>A frame read ahead while draining refills, handed out first.</summary>
         public VideoFrame? Pending { get; set; }
 
@@ -292,7 +305,10 @@ public sealed class DecodeStage : Stage
                 frame = pending;
                 return true;
             }
-            return wait ? Reader.Frames.TryReadBlocking(out frame, cancel) : Reader.Frames.TryRead(out frame!);
+            if (Reader.Frames.TryRead(out frame!)) return true;
+            if (!wait) return false;
+            Reader.WaitForFrames(BurstFrames, cancel);
+            return Reader.Frames.TryReadBlocking(out frame, cancel);
         }
 
         public static FileLane Fresh(DecodeWorkItem item, int index, InputPlan plan, int size, SemaphoreSlim ready, CancellationToken cancel) =>

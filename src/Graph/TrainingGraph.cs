@@ -60,7 +60,10 @@ public sealed class TrainingGraph
             config.Limits.MaxFrames is { } maxFrames ? Math.Max(0, maxFrames - framesBefore) : null,
             _logs.CreateLogger("decode"));
         var sampler = new SamplerStage(decode.Output, config.Sampler, size, fileLanes + liveItems.Count, config.Seed, allItems,
-            samplerResume, live: liveItems.Count > 0);
+            samplerResume, live: liveItems.Count > 0)
+        {
+            WaitForInputBurst = liveItems.Count == 0 ? decode.WaitForOutput : null,
+        };
         var trainer = new TrainerStage(session, sampler.Output, sampler.Return, store, configJson, size, config.Trainer,
             config.Limits.MaxSteps, halt.Token, _logs.CreateLogger("train"));
 

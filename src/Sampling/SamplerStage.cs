@@ -90,13 +90,26 @@ public sealed class SamplerStage : Stage
             RunLive(cancel);
             return;
         }
-        while (_input.TryReadBlocking(out var message, cancel))
+        while (TakeInput(out var message, cancel))
         {
             using (Counters.Busy()) Ingest(message);
             if (message.Kind == DecodeEventKind.Frame && message.Frame is { Refill: false }) EmitWhileReady(cancel);
         }
         EmitWhileReady(cancel);   // the sources are over: spend what credit is left
     }
+
+    /// <summary>The next decoder message; when none is queued, sleeps until a burst of them is (files only).</summary>
+    private bool TakeInput(out DecodeOutput message, CancellationToken cancel)
+    {
+        if (_input.TryRead(out message!)) return true;
+        WaitForInputBurst?.Invoke(InputBurst, cancel);
+        return _input.TryReadBlocking(out message, cancel);
+    }
+
+    private const int InputBurst = 4;
+
+    /// <summary>Set by the graph to the decode stage's <c>WaitForOutput</c>, so the sampler wakes once per few frames.</summary>
+    public Action<int, CancellationToken>? WaitForInputBurst { get; init; }
 
     /// <summary>Take in everything that has arrived, then give the trainer a batch if it has room, else wait for either.</summary>
     private void RunLive(CancellationToken cancel)

@@ -81,8 +81,13 @@ public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
     [Fact]
     public void The_gpu_archive_is_built_here_small_enough_to_carry_and_without_libtorch()
     {
+        // The publish must not touch the launcher's build (same RID, so the same default output folder).
+        var launcherBuild = new DirectoryInfo(Path.Combine(Root, "src", "CommandLine", "bin", "Release", "net10.0"));
+        var before = launcherBuild.Exists ? launcherBuild.GetFiles().ToDictionary(f => f.Name, f => f.LastWriteTimeUtc) : [];
         var (exit, _, stderr) = Tool.Run(Path.Combine(Root, "scripts", "gpu-bench"));
         Assert.True(exit == 0, stderr);
+        if (launcherBuild.Exists)
+            Assert.Equal(before, launcherBuild.GetFiles().ToDictionary(f => f.Name, f => f.LastWriteTimeUtc));
         var archive = new FileInfo(Path.Combine(Root, "publish", "videossl-gpu.tar.xz"));
         Assert.True(archive.Exists);
         Assert.InRange(archive.Length, 1, 64L * 1024 * 1024);
