@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Overlay;
 
 namespace VideoSsl.Decode;
 
@@ -53,6 +54,11 @@ public sealed class DecodeStage : Stage
 
     public ChannelReader<DecodeOutput> Output => _output.Reader;
 
+    /// <summary>The overlay fed with display frames from one lane, lane 0: the first file lane, else the first live source.</summary>
+    public OverlayFeed? Overlay { get; init; }
+
+    private OverlayFeed? DisplayFor(int lane) => lane == 0 ? Overlay : null;
+
     /// <summary>Waits until <paramref name="count"/> messages are queued for the consumer or decoding has ended (see <see cref="BurstSignal"/>).</summary>
     public void WaitForOutput(int count, CancellationToken cancel) =>
         _outputBurst.Wait(count, () => _output.Reader.Count, () => _output.Reader.Completion.IsCompleted || Completion.IsCompleted, cancel);
@@ -76,7 +82,7 @@ public sealed class DecodeStage : Stage
             for (int lane = 0; lane < LaneCount; lane++)
             {
                 if (_start.Lanes.ElementAtOrDefault(lane) is not { } resume) continue;
-                _lanes[lane] = FileLane.Resume(_schedule[resume.WorkItem], lane, resume, Plan(_schedule[resume.WorkItem]), _settings.Size, cancel);
+                _lanes[lane] = FileLane.Resume(_schedule[resume.WorkItem], lane, resume, Plan(_schedule[resume.WorkItem]), _settings.Size, DisplayFor(lane), cancel);
                 DrainRefill(_lanes[lane]!, cancel);
             }
             for (int lane = 0; lane < LaneCount; lane++)
@@ -233,7 +239,7 @@ public sealed class DecodeStage : Stage
         _lanes[lane] = null;
         if (nextWorkItem >= _schedule.Count) return;
         var item = _schedule[nextWorkItem++];
-        _lanes[lane] = FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, cancel);
+        _lanes[lane] = FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, DisplayFor(lane), cancel);
         Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, lane, null, null, turn, nextWorkItem), cancel);
     }
 
@@ -311,13 +317,13 @@ public sealed class DecodeStage : Stage
             return Reader.Frames.TryReadBlocking(out frame, cancel);
         }
 
-        public static FileLane Fresh(DecodeWorkItem item, int index, InputPlan plan, int size, SemaphoreSlim ready, CancellationToken cancel) =>
-            new(item, index, FfmpegFrameReader.Start(item, index, size, plan, new ReadOptions { Signal = () => ready.Release() }, cancel), 0);
+        public static FileLane Fresh(DecodeWorkItem item, int index, InputPlan plan, int size, SemaphoreSlim ready, OverlayFeed? display, CancellationToken cancel) =>
+            new(item, index, FfmpegFrameReader.Start(item, index, size, plan, new ReadOptions { Signal = () => ready.Release(), Display = display }, cancel), 0);
 
         /// <summary>A lane restarted after a resume: refill frames come first, flagged as refill, then new frames.</summary>
-        public static FileLane Resume(DecodeWorkItem item, int index, LaneResume resume, InputPlan plan, int size, CancellationToken cancel) =>
+        public static FileLane Resume(DecodeWorkItem item, int index, LaneResume resume, InputPlan plan, int size, OverlayFeed? display, CancellationToken cancel) =>
             new(item, index, FfmpegFrameReader.Start(item, index, size, plan,
-                new ReadOptions { SkipBefore = resume.RefillFrom, RefillBefore = resume.NextFrame }, cancel), resume.NextFrame);
+                new ReadOptions { SkipBefore = resume.RefillFrom, RefillBefore = resume.NextFrame, Display = display }, cancel), resume.NextFrame);
     }
 
     /// <summary>A live source's lane: reopened with exponential back-off whenever its FFmpeg process ends.</summary>
@@ -350,6 +356,7 @@ public sealed class DecodeStage : Stage
                 PtsStart = Math.Max(Stopwatch.GetElapsedTime(_origin).TotalSeconds, _nextPts),
                 Signal = () => stage._frameReady.Release(),
                 Dropped = () => stage.Counters.CountDropped(),
+                Display = stage.DisplayFor(index),
             }, cancel);
         }
 

@@ -30,4 +30,24 @@ public static class Platform
     /// <summary>True where the FFmpeg child-process guard (a /proc-based watcher) can run.</summary>
     [System.Runtime.Versioning.SupportedOSPlatformGuard("linux")]
     public static bool HasProcFileSystem => OperatingSystem.IsLinux() && Directory.Exists("/proc/self");
+
+    /// <summary>GLFW 3's library name (the window path of the overlay).</summary>
+    public static string GlfwLibrary =>
+        OperatingSystem.IsWindows() ? "glfw3.dll" : OperatingSystem.IsMacOS() ? "libglfw.3.dylib" : "libglfw.so.3";
+
+    /// <summary>EGL's library name (the headless path), or null where EGL is not the platform's way (Windows, macOS).</summary>
+    public static string? EglLibrary => OperatingSystem.IsLinux() ? "libEGL.so.1" : null;
+
+    /// <summary>Loaded before GLFW starts: glfwTerminate would otherwise unload glvnd's dispatch library, and the process crash at exit.</summary>
+    public static string? GlDispatchLibrary => OperatingSystem.IsLinux() ? "libGLdispatch.so.0" : null;
+
+    /// <summary>Whether a window can be shown: always on Windows and macOS, on Linux when an X display is named.</summary>
+    public static bool HasDisplay =>
+        !OperatingSystem.IsLinux() || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY"));
+
+    /// <summary>How a user gets GLFW and EGL, for error messages.</summary>
+    public static string GraphicsInstallHint =>
+        OperatingSystem.IsWindows() ? "put glfw3.dll (from glfw.org, 64-bit) next to videossl.exe or on PATH"
+        : OperatingSystem.IsMacOS() ? "install it with 'brew install glfw'"
+        : "install it with 'sudo apt-get install libglfw3 libegl1 libegl-mesa0 libgl1-mesa-dri' (or run scripts/setup)";
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Overlay;
 using VideoSsl.Learning;
 using VideoSsl.Sampling;
 
@@ -49,6 +50,7 @@ public sealed record RunConfig
     public DecodeSettings Decode { get; init; } = new();
     public SamplerSettings Sampler { get; init; } = new();
     public TrainerSettings Trainer { get; init; } = new();
+    public ViewSettings View { get; init; } = new();
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -63,7 +65,7 @@ public sealed record RunConfig
     public IEnumerable<string> Problems()
     {
         if (Device is not ("auto" or "cpu" or "cuda")) yield return $"device must be auto, cpu or cuda (got '{Device}')";
-        foreach (var p in Limits.Problems().Concat(Decode.Problems()).Concat(Sampler.Problems()).Concat(Trainer.Problems()))
+        foreach (var p in Limits.Problems().Concat(Decode.Problems()).Concat(Sampler.Problems()).Concat(Trainer.Problems()).Concat(View.Problems()))
             yield return p;
         if (Decode.Fps is { } fps && Sampler.PosWindow < 1 / fps)
             yield return $"pos-window ({Sampler.PosWindow} s) is shorter than one frame at --fps {fps} ({1 / fps:0.###} s): no frame could be a positive";

@@ -43,7 +43,11 @@ public sealed record TrainingSummary(
     IReadOnlyList<SourceReport> Sources,
     IReadOnlyList<SkippedSource> Skipped,
     IReadOnlyList<StageSnapshot> Stages,
-    long Reconnects);
+    long Reconnects,
+    OverlaySummary? Overlay = null);
+
+/// <summary>What the overlay drew during a run.</summary>
+public sealed record OverlaySummary(long FramesRendered);
 
 /// <summary>The end of an embedding run.</summary>
 public sealed record EmbeddingSummary(string Npy, string Csv, long Rows, int Dimension, IReadOnlyList<SourceReport> Sources, bool Interrupted);

@@ -3,8 +3,10 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Overlay;
 using VideoSsl.Graph.Outputs;
 using VideoSsl.Learning;
+using VideoSsl.Learning.Overlay;
 using VideoSsl.Sampling;
 
 namespace VideoSsl.Graph;
@@ -28,7 +30,8 @@ public sealed class TrainingGraph
 
     /// <param name="resume">The checkpoint to continue from (its weights, optimizer, step, and data position when the data is the same).</param>
     /// <param name="stop">Cancelled on Ctrl+C or SIGTERM: the current step finishes and a checkpoint is written.</param>
-    public TrainingSummary Run(RunConfig config, Checkpoint? resume, bool overwrite, IRunObserver? observer, CancellationToken stop)
+    /// <param name="view">The overlay, drawn by the monitor loop on this thread (which owns its GL context), or null.</param>
+    public TrainingSummary Run(RunConfig config, Checkpoint? resume, bool overwrite, IRunObserver? observer, CancellationToken stop, IOverlayView? view = null)
     {
         config.Validated();
         var prepared = SourcePreparation.Prepare(config.Sources, config.Decode.Realtime, _log, stop);
@@ -58,14 +61,21 @@ public sealed class TrainingGraph
         var decode = new DecodeStage(schedule, liveItems, config.Decode,
             samplerResume?.ToResumePoint() ?? DecodeResumePoint.FromStart(fileLanes),
             config.Limits.MaxFrames is { } maxFrames ? Math.Max(0, maxFrames - framesBefore) : null,
-            _logs.CreateLogger("decode"));
+            _logs.CreateLogger("decode"))
+        {
+            Overlay = view?.Feed,
+        };
         var sampler = new SamplerStage(decode.Output, config.Sampler, size, fileLanes + liveItems.Count, config.Seed, allItems,
             samplerResume, live: liveItems.Count > 0)
         {
             WaitForInputBurst = liveItems.Count == 0 ? decode.WaitForOutput : null,
         };
         var trainer = new TrainerStage(session, sampler.Output, sampler.Return, store, configJson, size, config.Trainer,
-            config.Limits.MaxSteps, halt.Token, _logs.CreateLogger("train"));
+            config.Limits.MaxSteps, halt.Token, _logs.CreateLogger("train"))
+        {
+            Probe = view is null ? null : new OverlayProbe(view.Feed),
+            Overlay = view?.Feed,
+        };
 
         var clock = Stopwatch.StartNew();
         var reports = new List<SourceReport>();
@@ -84,8 +94,21 @@ public sealed class TrainingGraph
         long startStep = session.Step;
         long expectedFrames = Math.Min(schedule.Sum(w => w.ExpectedFrames), config.Limits.MaxFrames ?? long.MaxValue);
         string? stopReason = null;
-        StageLoop.Run([decode, sampler, trainer], halt, MonitorHz, () =>
+        var monitor = new MonitorPacing(MonitorHz);
+        long framesRendered = 0;
+        StageLoop.Run([decode, sampler, trainer], halt, view?.Hertz ?? MonitorHz, () =>
         {
+            if (view is not null)
+            {
+                view.Render(OverlayStatus());
+                framesRendered++;
+                if (view.QuitRequested && !halt.IsCancellationRequested)
+                {
+                    stopReason ??= "the overlay was closed";
+                    halt.Cancel();
+                }
+            }
+            if (!monitor.Due()) return;
             observer?.OnProgress(Progress());
             if (stop.IsCancellationRequested) stopReason ??= "it was interrupted";
             if (config.Limits.MaxSeconds is { } seconds && clock.Elapsed.TotalSeconds >= seconds && !halt.IsCancellationRequested)
@@ -115,7 +138,8 @@ public sealed class TrainingGraph
             config.Out, trainer.LastCheckpoint ?? store.Existing().LastOrDefault(), metrics.Path, device.type.ToString().ToLowerInvariant(),
             resume is not null, stopReason, session.Step, session.Step - startStep, session.FramesSeen, clock.Elapsed.TotalSeconds,
             norms.Count > 0 ? norms.Take(10).Average() : null, norms.Count > 0 ? norms.TakeLast(10).Average() : null,
-            reports, prepared.Skipped, [decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()], decode.Reconnects);
+            reports, prepared.Skipped, [decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()], decode.Reconnects,
+            view is null ? null : new OverlaySummary(framesRendered));
         File.WriteAllText(Path.Combine(config.Out, RunDirectory.SummaryFile), JsonSerializer.Serialize(summary, RunConfig.Json));
         return summary;
 
@@ -123,6 +147,15 @@ public sealed class TrainingGraph
             clock.Elapsed.TotalSeconds, session.Step, config.Limits.MaxSteps, sampler.FramesIngested, expectedFrames,
             Volatile.Read(ref lastStep), metrics.RecentFramesPerSecond, [decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()],
             Volatile.Read(ref currentSource), decode.Reconnects, config.Limits.MaxSeconds);
+
+        OverlayStatus OverlayStatus()
+        {
+            var step = Volatile.Read(ref lastStep);
+            List<double> recent;
+            lock (lossNorms) recent = lossNorms.Count <= 400 ? [.. lossNorms] : lossNorms.GetRange(lossNorms.Count - 400, 400);
+            return new OverlayStatus([decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()], session.Step, step?.Loss, step?.LossNorm,
+                device.type.ToString().ToLowerInvariant(), recent, Volatile.Read(ref currentSource), Training: true);
+        }
     }
 
     private void OnSourceEvent(DecodeOutput message, int filePasses, List<SourceReport> reports, ref string? currentSource, ref int epoch)

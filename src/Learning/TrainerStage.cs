@@ -2,6 +2,8 @@ using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Overlay;
+using VideoSsl.Learning.Overlay;
 using VideoSsl.Sampling;
 
 namespace VideoSsl.Learning;
@@ -66,6 +68,12 @@ public sealed class TrainerStage : Stage
 
     public string? LastCheckpoint { get; private set; }
 
+    /// <summary>Probes the newest frame for the overlay after every step (and while paused), on this thread, which owns the model.</summary>
+    public OverlayProbe? Probe { get; init; }
+
+    /// <summary>The overlay's pause switch (space): no steps while it is set.</summary>
+    public OverlayFeed? Overlay { get; init; }
+
     protected override void Run(CancellationToken cancel)
     {
         Exception? failure = null;
@@ -75,6 +83,12 @@ public sealed class TrainerStage : Stage
         {
             while ((_maxSteps is not { } max || _session.Step < max) && !stop.IsCancellationRequested)
             {
+                if (Overlay is { Paused: true })
+                {
+                    Probe?.Update(_session.Model, _session.Device);
+                    stop.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(30));
+                    continue;
+                }
                 TrainingBatch batch;
                 try
                 {
@@ -85,6 +99,7 @@ public sealed class TrainerStage : Stage
                     break;
                 }
                 TrainStep(batch);
+                Probe?.Update(_session.Model, _session.Device);
             }
         }
         catch (Exception e)

@@ -1,0 +1,80 @@
+using System.Globalization;
+
+namespace VideoSsl.Engine.Overlay;
+
+/// <summary>How the overlay is shown, recorded and paced; part of the run's configuration.</summary>
+public sealed record ViewSettings
+{
+    /// <summary>auto (a window where a display exists, else headless, else nothing), window, headless or none.</summary>
+    public string View { get; init; } = "none";
+
+    /// <summary>Overlay frames per second; rendering sleeps the rest, so training keeps most of the CPU.</summary>
+    public double RenderFps { get; init; } = 30;
+
+    /// <summary>
+    /// Size the frame is shown at, WIDTHxHEIGHT (decoded at that size beside the training frames); null: 640 wide
+    /// and the first source's shape (see <c>DisplaySizing</c>).
+    /// </summary>
+    public string? DisplaySize { get; init; }
+
+    /// <summary>Encode every overlay frame into this video (H.264 through FFmpeg).</summary>
+    public string? Record { get; init; }
+
+    /// <summary>Write a PNG of every Nth overlay frame into <see cref="SnapshotDir"/>.</summary>
+    public int? SnapshotEvery { get; init; }
+
+    public string? SnapshotDir { get; init; }
+
+    /// <summary>Heatmap opacity over the frame, 0 to 1.</summary>
+    public double HeatmapOpacity { get; init; } = 0.55;
+
+    /// <summary>Folder with the overlay's shaders (default: the repository's shaders/, else the copy beside the program).</summary>
+    public string? Shaders { get; init; }
+
+    public bool Enabled => View != "none";
+
+    public (int Width, int Height) DisplayPixels => ParseSize(DisplaySize ?? "") ?? (640, 360);
+
+    public IEnumerable<string> Problems()
+    {
+        if (View is not ("auto" or "window" or "headless" or "none")) yield return $"view must be auto, window, headless or none (got '{View}')";
+        if (!(RenderFps is > 0 and <= 240)) yield return $"render-fps must be above 0 and at most 240 (got {RenderFps})";
+        if (DisplaySize is not null && (ParseSize(DisplaySize) is not { } size || size.Width < 64 || size.Height < 64 || size.Width > 3840 || size.Height > 2160 || size.Width % 2 != 0 || size.Height % 2 != 0))
+            yield return $"display-size must be WIDTHxHEIGHT, even numbers from 64x64 to 3840x2160 (got '{DisplaySize}')";
+        if (SnapshotEvery is < 1) yield return $"snapshot-every must be at least 1 (got {SnapshotEvery})";
+        if (SnapshotEvery is not null && string.IsNullOrEmpty(SnapshotDir)) yield return "snapshot-every needs --snapshot-dir";
+        if (!(HeatmapOpacity is >= 0 and <= 1)) yield return $"heatmap-opacity must be from 0 to 1 (got {HeatmapOpacity})";
+        if (!Enabled && (Record is not null || SnapshotEvery is not null))
+            yield return "--record and --snapshot-every draw the overlay: pass --view headless (or window, or auto)";
+    }
+
+    public static (int Width, int Height)? ParseSize(string text)
+    {
+        var parts = text.Split('x', 'X');
+        return parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int w)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int h) ? (w, h) : null;
+    }
+}
+
+/// <summary>What the pipeline's monitor hands the overlay each frame besides the feed: counters and the loss.</summary>
+public sealed record OverlayStatus(
+    IReadOnlyList<StageSnapshot> Stages,
+    long Step,
+    double? Loss,
+    double? LossNorm,
+    string Device,
+    IReadOnlyList<double> LossHistory,
+    string? Source,
+    bool Training);
+
+/// <summary>
+/// The overlay as the pipeline sees it: it is given the feed's data and a status to draw, on the thread that
+/// created it (the one that owns the GL context), and it can ask the run to stop (Q, Esc, closing the window).
+/// </summary>
+public interface IOverlayView
+{
+    OverlayFeed Feed { get; }
+    double Hertz { get; }
+    bool QuitRequested { get; }
+    void Render(OverlayStatus status);
+}
