@@ -6,6 +6,7 @@ using VideoSsl.Decode;
 using VideoSsl.Engine;
 using VideoSsl.Graph;
 using VideoSsl.Learning;
+using VideoSsl.Rendering.Overlay;
 using VideoSsl.Sampling;
 using static TorchSharp.torch;
 
@@ -44,7 +45,7 @@ public sealed record TwinBench(string? Skipped, double VideoSslSeconds, double T
 }
 
 public sealed record BenchReport(string Machine, BenchOptions Options, DecodeBench? Decode, TrainBench Train, EndToEndBench? EndToEnd,
-    string Render, TwinBench? Twin, double PeakMegabytes);
+    RenderBench Render, TwinBench? Twin, double PeakMegabytes);
 
 /// <summary>
 /// bench: every stage measured in one process and one run, each against its ceiling, so the numbers are ratios
@@ -60,15 +61,18 @@ public sealed class BenchRun(ILoggerFactory logs)
         var device = ComputeDevice.Resolve(options.Device);
         string machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, device {device.type}";
         if (options.TrainOnly)
-            return new BenchReport(machine, options, null, BenchTrain(options, device), null, "not measured (--train-only)", null, CpuClock.PeakMegabytes);
+            return new BenchReport(machine, options, null, BenchTrain(options, device), null,
+                new RenderBench("not measured (--train-only)", "", 0, 0, 0, 1), null, CpuClock.PeakMegabytes);
         using var work = new TemporaryFolder();
         FfmpegTools.EnsureInstalled();
         string clip = MakeClip(work.Path, frames: 3300);
         var decode = BenchDecode(clip, options.Size, cancel);
         var train = BenchTrain(options, device);
         var endToEnd = BenchEndToEnd(clip, options, device, decode, train, work.Path, cancel);
+        _log.LogInformation("bench: render, the overlay alone, headless at 640x360");
+        var render = RenderBenchmark.Measure(640, 360, frames: 300);
         var twin = options.Twin ? BenchTwin(clip, options, work.Path, cancel) : null;
-        return new BenchReport(machine, options, decode, train, endToEnd, "not measured: the overlay is not built yet", twin, CpuClock.PeakMegabytes);
+        return new BenchReport(machine, options, decode, train, endToEnd, render, twin, CpuClock.PeakMegabytes);
     }
 
     /// <summary>An H.264 clip of a moving synthetic scene, 640x360 at 30 frames/s.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
 using VideoSsl.Bench;
+using VideoSsl.Rendering.Overlay;
 
 namespace VideoSsl.CommandLine;
 
@@ -50,7 +51,10 @@ public static class BenchCommand
             table.AddRow("end to end", $"{F(endToEnd.FramesPerSecond, "0")} training frames/s",
                 $"bound: {F(endToEnd.BoundFramesPerSecond, "0")} frames/s", $"{F(endToEnd.PercentOfBound, "0")} % of it");
         else table.AddRow("end to end", "not measured (--train-only: needs FFmpeg)", "", "");
-        table.AddRow("render", Markup.Escape(r.Render), "", "");
+        if (r.Render.Skipped is { } skipped) table.AddRow("render", Markup.Escape(skipped), "", "");
+        else table.AddRow("render", $"{F(r.Render.FramesPerSecond, "0")} overlay frames/s, {F(r.Render.MillisecondsPerFrame, "0.0")} ms/frame",
+            Markup.Escape($"headless {r.Render.Width}x{r.Render.Height} (640x360 frame), {r.Render.Renderer.Split(" (")[0]}, read back"),
+            $"{F(r.Render.FramesPerSecond / 100, "0.00")}x the 100 frames/s goal");
         if (r.Twin is { } twin)
             table.AddRow("python twin", twin.Skipped is { } why ? Markup.Escape(why) : $"VideoSsl {F(twin.VideoSslSeconds)} s for {twin.Steps} steps",
                 twin.Skipped is null ? $"PyTorch + PyAV: {F(twin.TwinSeconds)} s" : "", twin.Skipped is null ? $"{F(twin.Speedup, "0.00")}x faster" : "");

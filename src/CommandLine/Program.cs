@@ -10,6 +10,7 @@ var cli = new Cli(errorConsole, termination);
 var root = new RootCommand("VideoSsl learns visual features from unlabelled video by temporal contrast: frames close in time embed close together, frames far apart (or from other videos) far apart.");
 root.Options.Add(Cli.Verbose);
 root.Subcommands.Add(TrainCommand.Create(cli));
+root.Subcommands.Add(DemoCommand.Create(cli));
 root.Subcommands.Add(EmbedCommand.Create(cli));
 root.Subcommands.Add(ProbeCommand.Create(cli));
 root.Subcommands.Add(DevicesCommand.Create(cli));

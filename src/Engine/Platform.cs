@@ -31,12 +31,17 @@ public static class Platform
     [System.Runtime.Versioning.SupportedOSPlatformGuard("linux")]
     public static bool HasProcFileSystem => OperatingSystem.IsLinux() && Directory.Exists("/proc/self");
 
-    /// <summary>GLFW 3's library name (the window path of the overlay).</summary>
-    public static string GlfwLibrary =>
-        OperatingSystem.IsWindows() ? "glfw3.dll" : OperatingSystem.IsMacOS() ? "libglfw.3.dylib" : "libglfw.so.3";
+    /// <summary>GLFW 3's library name or path (the window path of the overlay); VIDEOSSL_GLFW_LIBRARY overrides it.</summary>
+    public static string GlfwLibrary => Override("VIDEOSSL_GLFW_LIBRARY") ??
+        (OperatingSystem.IsWindows() ? "glfw3.dll" : OperatingSystem.IsMacOS() ? "libglfw.3.dylib" : "libglfw.so.3");
 
-    /// <summary>EGL's library name (the headless path), or null where EGL is not the platform's way (Windows, macOS).</summary>
-    public static string? EglLibrary => OperatingSystem.IsLinux() ? "libEGL.so.1" : null;
+    /// <summary>
+    /// EGL's library name or path (the headless path; VIDEOSSL_EGL_LIBRARY overrides it, e.g. a vendor's own), or
+    /// null where EGL is not the platform's way (Windows, macOS).
+    /// </summary>
+    public static string? EglLibrary => Override("VIDEOSSL_EGL_LIBRARY") ?? (OperatingSystem.IsLinux() ? "libEGL.so.1" : null);
+
+    private static string? Override(string variable) => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : null;
 
     /// <summary>Loaded before GLFW starts: glfwTerminate would otherwise unload glvnd's dispatch library, and the process crash at exit.</summary>
     public static string? GlDispatchLibrary => OperatingSystem.IsLinux() ? "libGLdispatch.so.0" : null;

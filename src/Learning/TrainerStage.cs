@@ -92,7 +92,7 @@ public sealed class TrainerStage : Stage
                 TrainingBatch batch;
                 try
                 {
-                    if (!_input.TryReadBlocking(out batch, stop.Token)) break;
+                    if (!NextBatch(out batch, stop.Token)) break;
                 }
                 catch (OperationCanceledException)
                 {
@@ -108,6 +108,26 @@ public sealed class TrainerStage : Stage
         }
         if (_session.Step > _lastSavedStep) SaveCheckpoint(final: true);
         if (failure is not null) ExceptionDispatchInfo.Throw(failure);
+    }
+
+    /// <summary>
+    /// The next batch; while none is ready (buffers filling, a live source between frames), the overlay's probe
+    /// keeps the heatmaps following the video.
+    /// </summary>
+    private bool NextBatch(out TrainingBatch batch, CancellationToken cancel)
+    {
+        if (Probe is null) return _input.TryReadBlocking(out batch, cancel);
+        while (!_input.TryRead(out batch!))
+        {
+            var ready = _input.WaitToReadAsync(cancel).AsTask();
+            if (!ready.Wait(TimeSpan.FromMilliseconds(30), cancel))
+            {
+                Probe.Update(_session.Model, _session.Device);
+                continue;
+            }
+            if (!ready.Result) return false;
+        }
+        return true;
     }
 
     private void TrainStep(TrainingBatch batch)

@@ -20,9 +20,12 @@ public static class VideoSslProcess
 
     public static CliResult Run(string workingDirectory, params string[] arguments) => Run(workingDirectory, TimeSpan.FromMinutes(5), arguments);
 
-    public static CliResult Run(string workingDirectory, TimeSpan timeout, params string[] arguments)
+    public static CliResult Run(string workingDirectory, TimeSpan timeout, params string[] arguments) => Run(workingDirectory, timeout, null, arguments);
+
+    /// <param name="environment">Variables to set (a null value removes one, e.g. DISPLAY).</param>
+    public static CliResult Run(string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
     {
-        using var process = Start(workingDirectory, arguments);
+        using var process = Start(workingDirectory, arguments, environment: environment);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(timeout))
@@ -39,7 +42,7 @@ public static class VideoSslProcess
     /// started in the background by a non-interactive shell inherits SIGINT ignored (and .NET then leaves it
     /// ignored), so without this a test run from such a shell could not send Ctrl+C at all.
     /// </param>
-    public static Process Start(string workingDirectory, string[] arguments, bool interruptible = false)
+    public static Process Start(string workingDirectory, string[] arguments, bool interruptible = false, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(interruptible ? "env" : "dotnet")
         {
@@ -57,6 +60,11 @@ public static class VideoSslProcess
         start.ArgumentList.Add(Program);
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
         if (Environment.GetEnvironmentVariable("VIDEOSSL_PRELOAD") is { Length: > 0 } preload) start.Environment["LD_PRELOAD"] = preload;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        }
         return Process.Start(start)!;
     }
 

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using VideoSsl.Decode;
+using VideoSsl.Engine;
+using VideoSsl.Engine.Overlay;
+using VideoSsl.Graph;
+using VideoSsl.Rendering.Overlay;
+
+namespace VideoSsl.CommandLine;
+
+/// <summary>
+/// <c>videossl demo [SOURCE]</c>: train on a source with the live overlay (a window where a display exists), files
+/// playing at their own rate and looping; or, with <c>--checkpoint RUN_DIR --no-train</c>, show a trained model's
+/// heatmaps on any source without changing it.
+/// </summary>
+public static class DemoCommand
+{
+    private const string DefaultOut = "runs/demo";
+
+    public static Command Create(Cli cli)
+    {
+        var command = new Command("demo", "Train with the live overlay (heatmaps, self-similarity, loss, HUD): a window where a display exists, else headless. Files play at their own rate and loop. Keys: space pause, H heatmap mode, R reset, S screenshot, Q quit; click sets the query point.");
+        var sources = new Argument<string[]>("SOURCE")
+        {
+            Description = "Video file or folder, webcam[:DEVICE], stream URL or testsrc[:NAME] (default: the quick start's clips in media/default, else testsrc2)",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var output = new Option<string?>("--out", "-o") { Description = $"Run folder (default {DefaultOut}, replaced each time)" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Start over in an --out folder that already holds a run" };
+        var checkpointOption = new Option<string?>("--checkpoint") { Description = "With --no-train: the run folder or .ckpt whose model is shown" };
+        var noTrain = new Option<bool>("--no-train") { Description = "Show the --checkpoint model's heatmaps without training it" };
+        var fast = new Option<bool>("--fast") { Description = "Read files as fast as training takes them instead of at their own rate" };
+        command.Arguments.Add(sources);
+        command.Options.Add(output);
+        command.Options.Add(overwrite);
+        command.Options.Add(checkpointOption);
+        command.Options.Add(noTrain);
+        command.Options.Add(fast);
+        var settings = RunOptions.Add(command);
+        RunOptions.AddView(command, settings);
+
+        command.SetAction(parse => cli.Guard(parse, "demo", () =>
+        {
+            using var logging = cli.Logging(parse);
+            var log = logging.CreateLogger("videossl");
+            string? outDir = parse.GetValue(output);
+            var config = new RunConfig
+            {
+                Out = outDir ?? DefaultOut,
+                Sources = parse.GetValue(sources) is { Length: > 0 } given ? given : DefaultSources(log),
+                Limits = new RunLimits { Epochs = 1000 },
+                Decode = new DecodeSettings { Realtime = !parse.GetValue(fast) },
+                View = new ViewSettings { View = "auto" },
+            };
+            foreach (var apply in settings) config = apply(parse, config);
+            config = DisplaySizing.Resolve(config.Validated());
+            if (config.View.View == "none") throw new UserError("demo shows the overlay: use --view auto, window or headless (or 'train' to train without it)");
+            string? checkpoint = parse.GetValue(checkpointOption);
+            bool viewOnly = parse.GetValue(noTrain);
+            if (viewOnly && checkpoint is null) throw new UserError("--no-train shows a trained model: pass --checkpoint RUN_DIR");
+            if (!viewOnly && checkpoint is not null)
+                throw new UserError("--checkpoint is for --no-train; to train a run further with the overlay, use 'train --out RUN_DIR --resume --view auto'");
+
+            using var view = OverlayView.Open(config.View, "VideoSsl demo", Path.Combine(config.Out, "screenshots"), logging.CreateLogger("view"))
+                ?? throw new UserError("demo needs a renderer, and none could start (see the warning above)");
+            if (viewOnly)
+            {
+                var seen = new ViewingGraph(logging).Run(config, checkpoint!, view, cli.Termination.Token);
+                view.Complete();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Showed {seen.Checkpoint} (step {seen.Step}) on {seen.FramesShown} frames ({seen.Probes} probed) in {seen.Seconds:0.0} s; stopped because {seen.StopReason}."));
+            }
+            else
+            {
+                bool replace = parse.GetValue(overwrite) || outDir is null;
+                var summary = ProgressDisplay.Run(cli.Console, log, "demo",
+                    observer => new TrainingGraph(logging).Run(config, null, replace, observer, cli.Termination.Token, view));
+                view.Complete();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Trained {summary.Steps} steps in {summary.Seconds:0.0} s; stopped because {summary.StopReason}. Run folder: {summary.RunDirectory}"));
+            }
+            TrainCommand.PrintOverlay(view.Report);
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The quick start's clips when they have been fetched (scripts/fetch-media), else FFmpeg's test pattern.</summary>
+    private static string[] DefaultSources(ILogger log)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string media = Path.Combine(dir.FullName, "media", "default");
+            if (File.Exists(Path.Combine(dir.FullName, "VideoSsl.sln")) && Directory.Exists(media)
+                && Directory.EnumerateFiles(media).Any(f => SourceResolver.VideoExtensions.Contains(Path.GetExtension(f))))
+                return [media];
+        }
+        log.LogInformation("demo: no clips in media/default (run scripts/fetch-media for real footage); showing FFmpeg's testsrc2 pattern");
+        return ["testsrc2"];
+    }
+}

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using VideoSsl.Decode;
+using VideoSsl.Engine;
+using VideoSsl.Engine.Overlay;
+using VideoSsl.Learning;
+using VideoSsl.Learning.Overlay;
+
+namespace VideoSsl.Graph;
+
+/// <summary>The end of a viewing run (a trained model's heatmaps, no training).</summary>
+public sealed record ViewingSummary(string Checkpoint, long Step, long FramesShown, long Probes, double Seconds, string StopReason, OverlaySummary Overlay);
+
+/// <summary>
+/// The viewing graph of <c>demo --no-train</c>: decode -> probe, with the overlay drawn by the monitor loop on the
+/// calling thread. Files play at their own rate (as live sources do) and loop for --epochs passes; the checkpoint
+/// is only read.
+/// </summary>
+public sealed class ViewingGraph(ILoggerFactory logs)
+{
+    private readonly ILogger _log = logs.CreateLogger("demo");
+
+    public ViewingSummary Run(RunConfig config, string checkpointPath, IOverlayView view, CancellationToken stop)
+    {
+        var (checkpoint, path) = CheckpointStore.Open(checkpointPath);
+        var decodeSettings = config.Decode with { Size = checkpoint.Info.FrameSize, Realtime = true, ParallelSources = 1 };
+        var prepared = SourcePreparation.Prepare(config.Sources, realtime: true, _log, stop);
+        var (files, live) = prepared.WorkItems(config.Limits.Epochs, decodeSettings);
+        var device = ComputeDevice.Resolve(config.Device);
+        using var model = TrainingSession.LoadForInference(checkpoint, device);
+        _log.LogInformation("demo: checkpoint {Checkpoint} (step {Step}) on {Count} source(s), not training, device {Device}",
+            path, checkpoint.Info.Step, prepared.Count, device.type);
+
+        using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var decode = new DecodeStage(files, live, decodeSettings, DecodeResumePoint.FromStart(files.Count > 0 ? 1 : 0),
+            config.Limits.MaxFrames, logs.CreateLogger("decode")) { Overlay = view.Feed };
+        var probe = new OverlayProbe(view.Feed);
+        var probing = new ProbeStage(decode.Output, probe, model, device, view.Hertz);
+        var clock = Stopwatch.StartNew();
+        string? stopReason = null;
+        long rendered = 0;
+        string deviceName = device.type.ToString().ToLowerInvariant();
+        StageLoop.Run([decode, probing], halt, view.Hertz, () =>
+        {
+            view.Render(new OverlayStatus([decode.Snapshot(), probing.Snapshot()], checkpoint.Info.Step, null, null, deviceName, [], null, Training: false));
+            rendered++;
+            if (halt.IsCancellationRequested) return;
+            if (view.QuitRequested) stopReason ??= "the overlay was closed";
+            else if (stop.IsCancellationRequested) stopReason ??= "it was interrupted";
+            else if (config.Limits.MaxSeconds is { } seconds && clock.Elapsed.TotalSeconds >= seconds) stopReason ??= $"the time limit ({seconds} s) was reached";
+            if (stopReason is not null) halt.Cancel();
+        });
+        return new ViewingSummary(path, checkpoint.Info.Step, decode.FramesDelivered, probe.Probes, clock.Elapsed.TotalSeconds,
+            stopReason ?? "the sources ended", new OverlaySummary(rendered));
+    }
+}
