@@ -139,17 +139,7 @@ public sealed class FfmpegFrameReader : IDisposable
         }
         using (process)
         {
-            var errors = new Queue<string>();   // the last lines only: a long live run must not hold all of stderr
-            process.ErrorDataReceived += (_, line) =>
-            {
-                if (line.Data is null) return;
-                lock (errors)
-                {
-                    errors.Enqueue(line.Data);
-                    if (errors.Count > 20) errors.Dequeue();
-                }
-            };
-            process.BeginErrorReadLine();
+            var errors = new StderrTail(process);
             using var stopping = _stop.Token.Register(() => Kill(process));
             try
             {
@@ -215,7 +205,7 @@ public sealed class FfmpegFrameReader : IDisposable
             string? error = null;
             if (!stopped && process.ExitCode != 0)
             {
-                lock (errors) error = MediaProbe.UsefulFfmpegError(string.Join("\n", errors), input.Input);
+                error = MediaProbe.UsefulFfmpegError(errors.Text, input.Input);
             }
             return new DecodeOutcome(delivered, item.ExpectedFrames, error, stopped);
         }

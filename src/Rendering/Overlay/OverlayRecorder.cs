@@ -17,7 +17,7 @@ public sealed class OverlayRecorder : IDisposable
     private readonly ConcurrentBag<byte[]> _free = [];
     private readonly Process _ffmpeg;
     private readonly Thread _writer;
-    private readonly Queue<string> _errors = new();
+    private readonly StderrTail _errors;
     private readonly int _frameBytes;
     private Exception? _failure;
 
@@ -46,16 +46,7 @@ public sealed class OverlayRecorder : IDisposable
         {
             throw new UserError($"--record '{path}': ffmpeg could not be started ({e.Message})");
         }
-        _ffmpeg.ErrorDataReceived += (_, line) =>
-        {
-            if (line.Data is null) return;
-            lock (_errors)
-            {
-                _errors.Enqueue(line.Data);
-                if (_errors.Count > 10) _errors.Dequeue();
-            }
-        };
-        _ffmpeg.BeginErrorReadLine();
+        _errors = new StderrTail(_ffmpeg, keep: 10);
         _writer = new Thread(Write) { IsBackground = true, Name = "record" };
         _writer.Start();
     }
@@ -95,10 +86,7 @@ public sealed class OverlayRecorder : IDisposable
         }
     }
 
-    private string LastError()
-    {
-        lock (_errors) return _errors.Count > 0 ? "; ffmpeg: " + string.Join(" ", _errors) : "";
-    }
+    private string LastError() => _errors.Text is { Length: > 0 } text ? "; ffmpeg: " + text.Replace('\n', ' ') : "";
 
     /// <summary>Finishes the video; throws if FFmpeg failed.</summary>
     public void Complete()
