@@ -34,6 +34,7 @@ public sealed class OverlayView : IOverlayView, IDisposable
     private bool _quit;
     private Heatmap? _heat;
     private SimilarityHistory? _similarity;
+    private readonly int _contextThread = Environment.CurrentManagedThreadId;
 
     private OverlayView(IRenderSurface surface, ViewSettings settings, string? screenshotDir, ILogger log)
     {
@@ -83,6 +84,9 @@ public sealed class OverlayView : IOverlayView, IDisposable
 
     public void Render(OverlayStatus status)
     {
+        // GL calls from a thread without the context do nothing at all, silently: fail loudly instead.
+        if (Environment.CurrentManagedThreadId != _contextThread)
+            throw new InvalidOperationException("the overlay must be rendered on the thread that opened it (its GL context is current there)");
         foreach (var (key, click) in _surface.TakeInput())
         {
             if (click is { } at) Click(at.X, at.Y);
