@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Evaluation;
+using VideoSsl.Evaluation.Report;
 
 namespace VideoSsl.CommandLine;
 
@@ -20,7 +21,8 @@ public static class EvalCommand
         var align = new Option<string[]>("--align") { Description = "Two videos of the same scene: how well frames of one find their moment in the other", Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true };
         var labels = new Option<string?>("--labels") { Description = "Folder with one sub-folder of videos per class: adds a linear probe (its videos replace --source)" };
         var seed = new Option<long>("--seed") { Description = "Seed of the random-weights baseline", DefaultValueFactory = _ => 1234 };
-        foreach (var option in new Option[] { checkpoint, sources, output, fps, device, noResNet, align, labels, seed }) command.Options.Add(option);
+        var inStream = new Option<string[]>("--in-stream") { Description = "The run's recent training input (RUN_DIR/recent, from train --keep-recent): the same metrics there too, in-stream against out-of-stream (--source)", AllowMultipleArgumentsPerToken = true };
+        foreach (var option in new Option[] { checkpoint, sources, output, fps, device, noResNet, align, labels, seed, inStream }) command.Options.Add(option);
 
         command.SetAction(parse => cli.Guard(parse, "eval", () =>
         {
@@ -28,13 +30,27 @@ public static class EvalCommand
             var request = new EvalRequest(parse.GetValue(checkpoint)!, parse.GetValue(sources) ?? [], parse.GetValue(output)!,
                 parse.GetValue(fps), parse.GetValue(device)!, !parse.GetValue(noResNet), parse.GetValue(align), parse.GetValue(labels), parse.GetValue(seed));
             var report = new EvaluationRun(logging).Run(request, cli.Termination.Token);
-            var text = CultureInfo.InvariantCulture;
-            Console.WriteLine($"{"",-13} {"AUC pooled",10} {"AUC bal.",10} {"top-1",8} {"mAP",8} {"tau",8}");
-            foreach (var r in report.Results)
-                Console.WriteLine(string.Create(text, $"{r.Name,-13} {r.NearFar.Pooled,10:0.000} {r.NearFar.Balanced,10:0.000} {r.Retrieval.Top1,8:0.000} {r.Retrieval.MeanAveragePrecision,8:0.000} {r.TimeOrder.MeanTau,8:0.000}"));
+            Print(report);
             Console.WriteLine($"report: {Path.Combine(request.Out, "report.md")} (and report.json, {report.Files.Count - 2} plots)");
+            if (parse.GetValue(inStream) is { Length: > 0 } recent)
+            {
+                string inFolder = Path.Combine(request.Out, "in-stream");
+                var inReport = new EvaluationRun(logging).Run(request with { Sources = recent, Out = inFolder, Align = null, Labels = null }, cli.Termination.Token);
+                Console.WriteLine("in-stream (the recent training input):");
+                Print(inReport);
+                StreamComparison.Write(request.Out, inReport, report);
+                Console.WriteLine($"in-stream report: {Path.Combine(inFolder, "report.md")}; comparison: {Path.Combine(request.Out, "in-vs-out.md")}");
+            }
             return 0;
         }));
         return command;
+    }
+
+    private static void Print(EvalReport report)
+    {
+        var text = CultureInfo.InvariantCulture;
+        Console.WriteLine($"{"",-13} {"AUC pooled",10} {"AUC bal.",10} {"top-1",8} {"mAP",8} {"tau",8}");
+        foreach (var r in report.Results)
+            Console.WriteLine(string.Create(text, $"{r.Name,-13} {r.NearFar.Pooled,10:0.000} {r.NearFar.Balanced,10:0.000} {r.Retrieval.Top1,8:0.000} {r.Retrieval.MeanAveragePrecision,8:0.000} {r.TimeOrder.MeanTau,8:0.000}"));
     }
 }

@@ -22,6 +22,7 @@ public static class RunOptions
         Setting<int>(command, settings, "--size", "Frame size in pixels, square (default 96)", (c, v) => c with { Decode = c.Decode with { Size = v } });
         Setting<double>(command, settings, "--fps", "Resample every source to F frames/s (default: each source's own rate)", (c, v) => c with { Decode = c.Decode with { Fps = v } });
         Flag(command, settings, "--realtime", "Read files at their own frame rate, as if live (frames the learner cannot take are dropped)", c => c with { Decode = c.Decode with { Realtime = true } });
+        Setting<double>(command, settings, "--keep-recent", "Keep the last MINUTES of each live source as video in RUN_DIR/recent/ (for eval --in-stream)", (c, v) => c with { Decode = c.Decode with { KeepRecentMinutes = v } });
         Text(command, settings, "--camera-size", "Capture size asked of a webcam, WIDTHxHEIGHT (default 640x480)", (c, v) => c with { Decode = c.Decode with { CameraSize = v } });
         Setting<double>(command, settings, "--camera-fps", "Capture rate asked of a webcam (default 30)", (c, v) => c with { Decode = c.Decode with { CameraFps = v } });
         Setting<double>(command, settings, "--read-timeout", "Seconds of silence after which a network stream counts as dropped (default 5)", (c, v) => c with { Decode = c.Decode with { ReadTimeoutSeconds = v } });
@@ -35,6 +36,7 @@ public static class RunOptions
         Setting<int>(command, settings, "--min-anchors", "Smallest batch trained on while buffers fill (default batch/4, at least 2)", (c, v) => c with { Sampler = c.Sampler with { MinAnchors = v } });
         Setting<int>(command, settings, "--buffer-mb", "Memory for buffered frames (default 1024)", (c, v) => c with { Sampler = c.Sampler with { BufferMegabytes = v } });
         Setting<double>(command, settings, "--replay", "Share of each batch's anchors replayed from a reservoir of older pairs, against forgetting on streams (default 0)", (c, v) => c with { Sampler = c.Sampler with { Replay = v } });
+        Text(command, settings, "--replay-policy", "What a full replay buffer lets go: reservoir (uniform over the run) or diverse (the pair most like another kept one) (default reservoir)", (c, v) => c with { Sampler = c.Sampler with { ReplayPolicy = v } });
         Setting<int>(command, settings, "--replay-size", "Pairs the replay reservoir keeps (default 1024)", (c, v) => c with { Sampler = c.Sampler with { ReplaySize = v } });
         Setting<int>(command, settings, "--width", "Encoder width multiplier: 1 = 32-64-128-256 channels, 2 = twice as wide (default 1)", (c, v) => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { Width = v } } });
         Text(command, settings, "--loss", "infonce (symmetric, masked) or triplet (TCN-style) (default infonce)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Kind = v } } });

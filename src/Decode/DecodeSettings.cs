@@ -36,6 +36,16 @@ public sealed partial record DecodeSettings
     /// <summary>Longest wait between reconnection attempts (the wait doubles from one second up to this).</summary>
     public double ReconnectMaxSeconds { get; init; } = 30;
 
+    /// <summary>
+    /// Keep the last this-many minutes of each live source as video beside the run (RUN_DIR/recent/, rolling
+    /// MPEG-TS segments), so eval can measure the model on what it has just been learning from (in-stream).
+    /// </summary>
+    public double? KeepRecentMinutes { get; init; }
+
+    /// <summary>Length of one recent-input segment: short enough that pruning keeps close to the asked minutes.</summary>
+    [JsonIgnore]
+    public double RecentSegmentSeconds => KeepRecentMinutes is { } m ? Math.Clamp(m * 60 / 4, 1, 30) : 30;
+
     /// <summary>Rate of live sources when --fps is not given (cameras use camera-fps).</summary>
     public const double DefaultLiveRate = 30;
 
@@ -60,6 +70,7 @@ public sealed partial record DecodeSettings
         if (!(CameraFps > 0 && CameraFps <= 240)) yield return $"camera-fps must be above 0 and at most 240 (got {CameraFps})";
         if (!(ReadTimeoutSeconds > 0)) yield return $"read-timeout must be above 0 seconds (got {ReadTimeoutSeconds})";
         if (!(ReconnectMaxSeconds >= 1)) yield return $"reconnect-max must be at least 1 second (got {ReconnectMaxSeconds})";
+        if (KeepRecentMinutes is { } keep && !(keep > 0 && keep <= 24 * 60)) yield return $"keep-recent must be above 0 and at most 1440 minutes (got {keep})";
     }
 
     [GeneratedRegex(@"^(\d{2,5})x(\d{2,5})$")]

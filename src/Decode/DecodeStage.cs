@@ -59,6 +59,36 @@ public sealed class DecodeStage : Stage
 
     private OverlayFeed? DisplayFor(int lane) => lane == 0 ? Overlay : null;
 
+    /// <summary>Where live sources keep their recent input (RUN_DIR/recent), when --keep-recent is set.</summary>
+    public string? RecentFolder { get; init; }
+
+    private long _nextPrune;
+
+    /// <summary>A segment FFmpeg had just opened when it was stopped holds nothing: it would only be an unreadable file.</summary>
+    private void DropEmptySegments()
+    {
+        if (RecentFolder is null || !Directory.Exists(RecentFolder)) return;
+        foreach (var segment in new DirectoryInfo(RecentFolder).EnumerateFiles("*.ts"))
+            if (segment.Length == 0) segment.Delete();
+    }
+
+    /// <summary>Deletes recent-input segments that ended longer ago than --keep-recent (checked every few seconds).</summary>
+    private void PruneRecent()
+    {
+        if (RecentFolder is null || _settings.KeepRecentMinutes is not { } minutes || Environment.TickCount64 < _nextPrune) return;
+        _nextPrune = Environment.TickCount64 + 2000;
+        var cutoff = DateTime.UtcNow.AddMinutes(-minutes);
+        try
+        {
+            foreach (var segment in new DirectoryInfo(RecentFolder).EnumerateFiles("*.ts"))
+                if (segment.LastWriteTimeUtc < cutoff) segment.Delete();
+        }
+        catch (IOException e)
+        {
+            _log.LogWarning("decode: could not prune {Folder} ({Message})", RecentFolder, e.Message);
+        }
+    }
+
     /// <summary>Waits until <paramref name="count"/> messages are queued for the consumer or decoding has ended (see <see cref="BurstSignal"/>).</summary>
     public void WaitForOutput(int count, CancellationToken cancel) =>
         _outputBurst.Wait(count, () => _output.Reader.Count, () => _output.Reader.Completion.IsCompleted || Completion.IsCompleted, cancel);
@@ -105,6 +135,7 @@ public sealed class DecodeStage : Stage
                 lane?.Reader.Dispose();
             }
             foreach (var lane in _live) lane.Reader?.Dispose();
+            DropEmptySegments();
         }
     }
 
@@ -138,6 +169,7 @@ public sealed class DecodeStage : Stage
         while (_lanes.Any(l => l is not null) || _live.Any(l => !l.Closed))
         {
             foreach (var lane in _live) lane.StartIfDue(this, cancel);
+            PruneRecent();
             bool progressed = false;
             for (int step = 0; step < total && !progressed; step++)
             {
@@ -357,6 +389,8 @@ public sealed class DecodeStage : Stage
                 Signal = () => stage._frameReady.Release(),
                 Dropped = () => stage.Counters.CountDropped(),
                 Display = stage.DisplayFor(index),
+                RecordPrefix = stage.RecentFolder is { } folder ? Path.Combine(Directory.CreateDirectory(folder).FullName, $"source{Item.Source.Id}") : null,
+                RecordSegmentSeconds = stage._settings.RecentSegmentSeconds,
             }, cancel);
         }
 

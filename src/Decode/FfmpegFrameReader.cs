@@ -42,6 +42,11 @@ public sealed record ReadOptions
     /// upscaling the training frame) and stacks it above the training frame, so the two stay in step in one pipe.
     /// </summary>
     public OverlayFeed? Display { get; init; }
+
+    /// <summary>Also encode the source into rolling segments under this path prefix (live sources with --keep-recent).</summary>
+    public string? RecordPrefix { get; init; }
+
+    public double RecordSegmentSeconds { get; init; } = 30;
 }
 
 /// <summary>
@@ -119,7 +124,7 @@ public sealed class FfmpegFrameReader : IDisposable
                 .WithCustomArgument(layout is null ? "-map 0:v:0 -an -sn -dn" : "-map [stacked] -an -sn -dn")
                 .WithCustomArgument(layout is null ? $"-vf {filters}" : $"-filter_complex {filters}")
                 .ForceFormat("rawvideo"))
-            .Arguments;
+            .Arguments + RecentInputOutput();
         var start = new ProcessStartInfo(FfmpegTools.FfmpegPath, arguments)
         {
             RedirectStandardOutput = true,
@@ -209,6 +214,20 @@ public sealed class FfmpegFrameReader : IDisposable
             }
             return new DecodeOutcome(delivered, item.ExpectedFrames, error, stopped);
         }
+    }
+
+    /// <summary>
+    /// A second output of the same FFmpeg process: the source at up to 360 lines, H.264, cut into MPEG-TS segments
+    /// named by their start time (a segment cut short by a stop still plays).
+    /// </summary>
+    private string RecentInputOutput()
+    {
+        if (_options.RecordPrefix is not { } prefix) return "";
+        string pattern = prefix.Replace("%", "%%", StringComparison.Ordinal) + "-%Y%m%d-%H%M%S.ts";
+        return $" -map 0:v:0 -an -sn -dn -vf \"scale=-2:'min(ih,360)'\" -c:v libx264 -preset ultrafast -crf 26 -pix_fmt yuv420p" +
+            // A segment can only be cut at a key frame: force one at every cut point.
+            $" -force_key_frames \"expr:gte(t,n_forced*{Invariant(_options.RecordSegmentSeconds)})\"" +
+            $" -f segment -segment_time {Invariant(_options.RecordSegmentSeconds)} -segment_format mpegts -reset_timestamps 1 -strftime 1 \"{pattern}\"";
     }
 
     private static void Kill(Process process)

@@ -8,6 +8,9 @@ public static class RunDirectory
     public const string ConfigFile = "config.json";
     public const string MetricsFile = "metrics.jsonl";
     public const string SummaryFile = "summary.json";
+
+    /// <summary>Rolling recordings of the live input (--keep-recent), for in-stream evaluation.</summary>
+    public const string RecentFolder = "recent";
     private const long MinimumFreeBytes = 200L * 1024 * 1024;
 
     /// <summary>
@@ -29,6 +32,8 @@ public static class RunDirectory
             if (!resume)
             {
                 if (Directory.Exists(checkpoints)) Directory.Delete(checkpoints, true);
+                string recent = Path.Combine(path, RecentFolder);
+                if (Directory.Exists(recent)) Directory.Delete(recent, true);
                 foreach (string name in new[] { MetricsFile, SummaryFile, ConfigFile }) File.Delete(Path.Combine(path, name));
             }
             string probe = Path.Combine(path, ".write-test");

@@ -64,7 +64,10 @@ public sealed class TrainingGraph
             _logs.CreateLogger("decode"))
         {
             Overlay = view?.Feed,
+            RecentFolder = config.Decode.KeepRecentMinutes is null ? null : Path.Combine(config.Out, RunDirectory.RecentFolder),
         };
+        if (config.Decode.KeepRecentMinutes is { } keep && liveItems.Count == 0)
+            _log.LogWarning("--keep-recent {Minutes} min: there is no live source to keep (files are already on disk); nothing is recorded", keep);
         var sampler = new SamplerStage(decode.Output, config.Sampler, size, fileLanes + liveItems.Count, config.Seed, allItems,
             samplerResume, live: liveItems.Count > 0)
         {

@@ -33,8 +33,11 @@ public sealed record SamplerSettings
     /// <summary>Share of each batch's anchors drawn from the replay buffer of older pairs (0 turns replay off).</summary>
     public double Replay { get; init; }
 
-    /// <summary>Pairs the replay buffer keeps (a reservoir sample of every pair seen).</summary>
+    /// <summary>Pairs the replay buffer keeps.</summary>
     public int ReplaySize { get; init; } = 1024;
+
+    /// <summary>reservoir (a uniform sample of every pair seen) or diverse (evicts the pair most like another kept one).</summary>
+    public string ReplayPolicy { get; init; } = "reservoir";
 
     /// <summary>Anchors of one source are laid out this far apart, so no anchor's positive falls within neg-gap of another anchor.</summary>
     [JsonIgnore]
@@ -61,5 +64,6 @@ public sealed record SamplerSettings
         if (BatchQueue < 1) yield return $"batch-queue must be at least 1 (got {BatchQueue})";
         if (!(Replay is >= 0 and < 1)) yield return $"replay must be at least 0 and below 1 (got {Replay})";
         if (ReplaySize < 1) yield return $"replay-size must be at least 1 (got {ReplaySize})";
+        if (ReplayPolicy is not ("reservoir" or "diverse")) yield return $"replay-policy must be reservoir or diverse (got '{ReplayPolicy}')";
     }
 }

@@ -50,7 +50,9 @@ public sealed class SamplerStage : Stage
         long seed, IReadOnlyList<DecodeWorkItem> schedule, SamplerState? resume, bool live = false) : base("sample")
     {
         _live = live;
-        _replay = settings.Replay > 0 ? new ReplayBuffer(settings.ReplaySize) : null;
+        _replay = settings.Replay > 0
+            ? new ReplayBuffer(settings.ReplaySize, settings.ReplayPolicy == "diverse" ? ReplayPolicy.Diverse : ReplayPolicy.Reservoir)
+            : null;
         _input = input;
         _settings = settings;
         _planner = new PairSampler(settings);

@@ -154,3 +154,37 @@ public class LiveSourceTests
         Assert.Equal(checkpoint.Info.Step + 3, CheckpointStore.Open(work["run"]).Checkpoint.Info.Step);
     }
 }
+
+/// <summary>--keep-recent and eval --in-stream: what an online run has just seen, measured beside held-out video.</summary>
+public sealed class RecentInputTests
+{
+    [Fact]
+    public void Keep_recent_records_rolling_segments_of_the_live_input_and_eval_compares_in_and_out_of_stream()
+    {
+        using var folder = new TempFolder("recent");
+        var train = VideoSslProcess.Run(folder.Path, "train", "--source", "testsrc", "--out", folder["run"], "--max-seconds", "18",
+            "--keep-recent", "0.2", "--replay", "0.5", "--replay-policy", "diverse", "--neg-gap", "1", "--pos-window", "0.3");
+        Assert.True(train.ExitCode == 0, train.ToString());
+
+        var segments = Directory.GetFiles(folder["run/recent"], "*.ts").OrderBy(f => f).ToList();
+        Assert.NotEmpty(segments);
+        double seconds = 0;
+        foreach (var segment in segments)
+        {
+            long frames = Clips.CountFrames(segment);
+            Assert.True(frames > 0, $"{segment} holds no frames");
+            seconds += frames / 30.0;
+        }
+        // 12 s asked, cut into 3 s segments: what is kept spans the last 12 s, give or take a segment being written.
+        Assert.InRange(seconds, 6, 12 + 3 + 1.5);
+
+        string heldOut = Clips.Make(folder["held-out.mp4"], "mandelbrot", 10);
+        var eval = VideoSslProcess.Run(folder.Path, "eval", "--checkpoint", folder["run"], "--source", heldOut, "--in-stream", folder["run/recent"],
+            "--out", folder["report"], "--no-resnet", "--fps", "10");
+        Assert.True(eval.ExitCode == 0, eval.ToString());
+        string comparison = File.ReadAllText(folder["report/in-vs-out.md"]);
+        foreach (var name in new[] { "| learned |", "| random-init |", "| raw-pixels |" }) Assert.Contains(name, comparison);
+        Assert.True(File.Exists(folder["report/in-stream/report.md"]));
+        Assert.Contains("in-stream (the recent training input):", eval.Stdout);
+    }
+}

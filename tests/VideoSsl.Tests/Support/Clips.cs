@@ -84,7 +84,8 @@ public static class Clips
     public static long CountFrames(string path)
     {
         string output = Tool.Output("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path);
-        return long.Parse(output.Trim().TrimEnd(','));
+        // MPEG-TS lists the stream once more under its program: the first line is the stream's count.
+        return long.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0].Trim().TrimEnd(','));
     }
 
     private static void Ffmpeg(string[] arguments) => Tool.Output("ffmpeg", ["-v", "error", "-y", "-nostdin", .. arguments]);

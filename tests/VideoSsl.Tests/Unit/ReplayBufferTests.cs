@@ -42,4 +42,30 @@ public class ReplayBufferTests
         for (int j = i + 1; j < all.Count; j++)
             Assert.True(Math.Abs(all[i].Item2 - all[j].Item2) >= 2.5, $"{all[i]} and {all[j]} are too close");
     }
+
+    [Fact]
+    public void The_diverse_policy_keeps_rare_moments_that_the_reservoir_loses_among_a_long_unchanging_scene()
+    {
+        // 2000 pairs of one unchanging grey scene with 10 distinct moments (other colours) among them.
+        var rare = Enumerable.Range(0, 10).Select(k => 200 * k + 100).ToHashSet();
+        int Kept(ReplayPolicy policy)
+        {
+            var buffer = new ReplayBuffer(capacity: 30, policy);
+            var random = new SeededRandom(3);
+            for (int i = 0; i < 2000; i++)
+            {
+                int k = i / 200;
+                byte fill = rare.Contains(i) ? (byte)(k < 6 ? 20 * k + 10 : 20 * k + 50) : (byte)128;   // ten distinct colours, none grey
+                var anchor = Frame(0, i, fill: fill);
+                var positive = Frame(0, i + 1, fill: fill);
+                buffer.Offer(anchor, positive, random);
+                anchor.Release();
+                positive.Release();
+            }
+            Assert.Equal(30, buffer.Count);
+            return buffer.Pairs.Count(p => rare.Contains((int)Math.Round(p.AnchorPts * 25)));
+        }
+        Assert.Equal(10, Kept(ReplayPolicy.Diverse));
+        Assert.True(Kept(ReplayPolicy.Reservoir) <= 3, "a uniform sample of 30 from 2000 keeps few of 10 rare pairs");
+    }
 }
