@@ -31,6 +31,7 @@ public static class RunOptions
         Setting<int>(command, settings, "--batch", "Anchor/positive pairs per step; a step trains on twice as many frames (default 32)", (c, v) => c with { Sampler = c.Sampler with { Batch = v } });
         Setting<double>(command, settings, "--pos-window", "Seconds within which a frame is a positive for its anchor (default 0.5)", (c, v) => c with { Sampler = c.Sampler with { PosWindow = v } });
         Setting<double>(command, settings, "--neg-gap", "Seconds apart that anchors of one source must stand; closer pairs are masked (default 2)", (c, v) => c with { Sampler = c.Sampler with { NegGap = v } });
+        Setting<int>(command, settings, "--positives", "Positives per anchor, each a different frame within pos-window; above 1 the loss is multi-positive InfoNCE (default 1)", (c, v) => c with { Sampler = c.Sampler with { Positives = v } });
         Setting<double>(command, settings, "--samples-per-frame", "Anchors drawn per newly decoded frame of a file (default 4)", (c, v) => c with { Sampler = c.Sampler with { SamplesPerFrame = v } });
         Setting<double>(command, settings, "--ring-seconds", "Seconds of recent frames buffered per source (default: batch x (neg-gap + pos-window))", (c, v) => c with { Sampler = c.Sampler with { RingSeconds = v } });
         Setting<int>(command, settings, "--min-anchors", "Smallest batch trained on while buffers fill (default batch/4, at least 2)", (c, v) => c with { Sampler = c.Sampler with { MinAnchors = v } });

@@ -67,6 +67,8 @@ public sealed record RunConfig
         if (Device is not ("auto" or "cpu" or "cuda")) yield return $"device must be auto, cpu or cuda (got '{Device}')";
         foreach (var p in Limits.Problems().Concat(Decode.Problems()).Concat(Sampler.Problems()).Concat(Trainer.Problems()).Concat(View.Problems()))
             yield return p;
+        if (Sampler.Positives > 1 && Trainer.Loss.Kind == LossSettings.Triplet)
+            yield return "the triplet loss takes one positive per anchor: use --positives 1 with --loss triplet (or multi-positive InfoNCE)";
         if (Decode.Fps is { } fps && Sampler.PosWindow < 1 / fps)
             yield return $"pos-window ({Sampler.PosWindow} s) is shorter than one frame at --fps {fps} ({1 / fps:0.###} s): no frame could be a positive";
     }

@@ -31,6 +31,34 @@ public static class ContrastiveLoss
     }
 
     /// <summary>
+    /// Multi-positive InfoNCE: every one of an anchor's K positives (frames within pos-window of it) counts as a
+    /// positive. Rows: -log(sum over the anchor's positives of exp(s / t) / sum over all unmasked candidates);
+    /// columns: each positive against the anchors, its own anchor the target. With K = 1 it is <see cref="InfoNce"/>.
+    /// </summary>
+    /// <param name="positives">[K b, D], block k holding every anchor's positive k.</param>
+    /// <param name="mask">[b, K b], true where a candidate must not be a negative.</param>
+    public static LossOutput MultiPositiveInfoNce(Tensor anchors, Tensor positives, Tensor mask, double temperature)
+    {
+        long n = anchors.shape[0], k = positives.shape[0] / n;
+        using var similarity = anchors.mm(positives.t());
+        using var scaled = similarity.div(temperature);
+        using var logits = scaled.masked_fill(mask, double.NegativeInfinity);
+        using var own = torch.eye(n, dtype: ScalarType.Bool, device: anchors.device).repeat(1, k);   // [b, K b]: anchor i's positives
+        using var onlyOwn = logits.masked_fill(own.logical_not(), double.NegativeInfinity);
+        using var positiveMass = onlyOwn.logsumexp(1);
+        using var allMass = logits.logsumexp(1);
+        using var rows = allMass.sub(positiveMass).mean();
+        using var targets = arange(n, dtype: ScalarType.Int64, device: anchors.device).repeat(k);
+        using var columns = functional.cross_entropy(logits.t(), targets);
+        var loss = rows.add(columns).div_(2);
+        using var best = logits.argmax(1);
+        using var owner = best.remainder(n);
+        using var self = arange(n, dtype: ScalarType.Int64, device: anchors.device);
+        using var hits = owner.eq(self);
+        return new LossOutput(loss, hits.to(ScalarType.Float32).mean());
+    }
+
+    /// <summary>
     /// Time-Contrastive-Network triplet loss: max(0, d(a, p) - d(a, n) + margin) with n the hardest unmasked
     /// negative of each anchor, d the squared distance between unit vectors (2 - 2 cos).
     /// </summary>

@@ -109,14 +109,17 @@ public sealed class TrainingSession : IDisposable
         using (NewDisposeScope())
         {
             Model.train();
-            var frames = FrameTensors.ToUnitRange(batch.Pixels, 2 * n, batch.Size, Device);
+            int k = batch.Positives;
+            var frames = FrameTensors.ToUnitRange(batch.Pixels, (1 + k) * n, batch.Size, Device);
             var anchors = _augmenter.Augment(frames.narrow(0, 0, n));
-            var positives = _augmenter.Augment(frames.narrow(0, n, n));
+            var positives = _augmenter.Augment(frames.narrow(0, n, k * n));
             var embedded = Model.forward(FrameTensors.ChannelsLast(FrameTensors.Normalize(cat([anchors, positives], 0))));
-            var mask = tensor(batch.MaskForCount(), [n, n], device: Device);
+            var mask = tensor(batch.MaskForCount(), [n, k * n], device: Device);
             var output = _settings.Loss.Kind == LossSettings.Triplet
-                ? ContrastiveLoss.Triplet(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask, _settings.Loss.Margin)
-                : ContrastiveLoss.InfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask, _settings.Loss.Temperature);
+                ? ContrastiveLoss.Triplet(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask.narrow(1, 0, n), _settings.Loss.Margin)
+                : k == 1
+                    ? ContrastiveLoss.InfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask, _settings.Loss.Temperature)
+                    : ContrastiveLoss.MultiPositiveInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n), mask, _settings.Loss.Temperature);
             _optimizer.zero_grad();
             output.Loss.backward();
             // Collapse guard: the spread of the embeddings per dimension, and how alike the anchors are to each other.
@@ -134,7 +137,8 @@ public sealed class TrainingSession : IDisposable
         if (applied) Step++;
         else SkippedSteps++;
         FramesSeen = batch.FramesIngested;
-        double candidates = ContrastiveLoss.MeanCandidates(n, batch.MaskedPairs);
+        double candidates = ContrastiveLoss.MeanCandidates(n, batch.MaskedPairs / batch.Positives);
+        // With K positives a row has K times the candidates and K targets: its chance level is still ln(candidates).
         double chance = _settings.Loss.Kind == LossSettings.Triplet ? _settings.Loss.Margin : Math.Log(candidates);
         return new StepResult(Step, applied, n, loss, chance > 0 ? loss / chance : double.NaN, accuracy,
             batch.MaskedFraction, candidates, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency, spread, similarity);

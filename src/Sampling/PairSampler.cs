@@ -2,14 +2,20 @@ using VideoSsl.Engine;
 
 namespace VideoSsl.Sampling;
 
-/// <summary>One anchor/positive pair: positions in one ring.</summary>
-public readonly record struct FramePair(FrameRing Ring, int Anchor, int Positive)
+/// <summary>One anchor and its positive (positions in one ring), and its further positives when more than one is drawn.</summary>
+public readonly record struct FramePair(FrameRing Ring, int Anchor, int Positive, IReadOnlyList<int>? MorePositives = null)
 {
     public double AnchorPts => Ring[Anchor].Pts;
     public double PositivePts => Ring[Positive].Pts;
+
+    /// <summary>Positive <paramref name="k"/> (0 is <see cref="Positive"/>).</summary>
+    public int PositiveAt(int k) => k == 0 ? Positive : MorePositives![k - 1];
 }
 
-/// <summary>The pairs of one batch and which (anchor i, positive j) pairs must not count as negatives.</summary>
+/// <summary>
+/// The pairs of one batch and which (anchor i, positive j) pairs must not count as negatives: row-major, n rows of
+/// positives-per-anchor x n columns (block k holds every anchor's positive k).
+/// </summary>
 public sealed record BatchPlan(IReadOnlyList<FramePair> Pairs, bool[] Mask, int MaskedPairs)
 {
     public int Count => Pairs.Count;
@@ -64,10 +70,43 @@ public sealed class PairSampler
         for (int i = 0; i < count; i++)
         {
             var (ring, anchor) = slots[i];
-            pairs[i] = new FramePair(ring, anchor, DrawPositive(ring, anchor, random));
+            int positive = DrawPositive(ring, anchor, random);
+            pairs[i] = _settings.Positives == 1
+                ? new FramePair(ring, anchor, positive)
+                : new FramePair(ring, anchor, positive, MorePositives(ring, anchor, positive, random));
         }
-        var (mask, masked) = FalseNegativeMask(pairs, _settings.NegGap);
+        var (mask, masked) = FalseNegativeMask(pairs, _settings.NegGap, _settings.Positives);
         return new BatchPlan(pairs, mask, masked);
+    }
+
+    /// <summary>Positives 2..K: other frames of the window where there are enough, repeats only where there are not.</summary>
+    private int[] MorePositives(FrameRing ring, int anchor, int first, SeededRandom random)
+    {
+        var chosen = new List<int> { first };
+        var (lo, hi) = PositiveRange(ring, anchor);
+        int available = hi - lo;   // frames in the window besides the anchor
+        while (chosen.Count < _settings.Positives)
+        {
+            int candidate = DrawPositive(ring, anchor, random);
+            if (!chosen.Contains(candidate) || chosen.Count >= available) chosen.Add(candidate);
+        }
+        return [.. chosen.Skip(1)];
+    }
+
+    /// <summary>The mask for <paramref name="positives"/> positives per anchor: one n x n block per positive, side by side in each row.</summary>
+    public static (bool[] Mask, int Masked) FalseNegativeMask(IReadOnlyList<FramePair> pairs, double negGap, int positives)
+    {
+        if (positives == 1) return FalseNegativeMask(pairs, negGap);
+        int n = pairs.Count;
+        var mask = new bool[n * positives * n];
+        int masked = 0;
+        for (int k = 0; k < positives; k++)
+        {
+            var (block, count) = FalseNegativeMask(pairs.Select(p => (p.Ring.SourceId, p.AnchorPts, p.Ring[p.PositiveAt(k)].Pts)).ToList(), negGap);
+            for (int i = 0; i < n; i++) Array.Copy(block, i * n, mask, i * positives * n + k * n, n);
+            masked += count;
+        }
+        return (mask, masked);
     }
 
     /// <summary>mask[i * n + j] is true when positive j is too close in time to anchor i (same source) to be a negative.</summary>

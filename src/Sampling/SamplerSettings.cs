@@ -33,6 +33,12 @@ public sealed record SamplerSettings
     /// <summary>Share of each batch's anchors drawn from the replay buffer of older pairs (0 turns replay off).</summary>
     public double Replay { get; init; }
 
+    /// <summary>
+    /// Positives drawn per anchor, each a different frame within pos-window of it: with more than one, the loss is
+    /// multi-positive InfoNCE (all of them count as the anchor's positives).
+    /// </summary>
+    public int Positives { get; init; } = 1;
+
     /// <summary>Pairs the replay buffer keeps.</summary>
     public int ReplaySize { get; init; } = 1024;
 
@@ -64,6 +70,8 @@ public sealed record SamplerSettings
         if (BatchQueue < 1) yield return $"batch-queue must be at least 1 (got {BatchQueue})";
         if (!(Replay is >= 0 and < 1)) yield return $"replay must be at least 0 and below 1 (got {Replay})";
         if (ReplaySize < 1) yield return $"replay-size must be at least 1 (got {ReplaySize})";
+        if (Positives is < 1 or > 8) yield return $"positives must be from 1 to 8 (got {Positives})";
+        if (Positives > 1 && Replay > 0) yield return "replay keeps one positive per pair: use --positives 1 with --replay";
         if (ReplayPolicy is not ("reservoir" or "diverse")) yield return $"replay-policy must be reservoir or diverse (got '{ReplayPolicy}')";
     }
 }

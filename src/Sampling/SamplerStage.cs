@@ -57,7 +57,7 @@ public sealed class SamplerStage : Stage
         _settings = settings;
         _planner = new PairSampler(settings);
         _frameSize = frameSize;
-        _pool = new BatchPool(settings.BatchQueue + 2, settings.Batch, frameSize);
+        _pool = new BatchPool(settings.BatchQueue + 2, settings.Batch, frameSize, settings.Positives);
         _output = ChannelExtensions.CreateBackPressured<TrainingBatch>(settings.BatchQueue);
         _random = new SeededRandom(seed);
         _lanes = new LaneCursor?[lanes];
@@ -246,14 +246,19 @@ public sealed class SamplerStage : Stage
         {
             var pair = plan.Pairs[i];
             var anchor = pair.Ring[pair.Anchor];
-            var positive = pair.Ring[pair.Positive];
             anchor.Pixels.CopyTo(batch.Frame(i));
-            positive.Pixels.CopyTo(batch.Frame(n + i));
-            anchor.Used = positive.Used = true;
-            batch.NewestArrivalTicks = Math.Max(batch.NewestArrivalTicks, Math.Max(anchor.ArrivalTicks, positive.ArrivalTicks));
+            anchor.Used = true;
+            batch.NewestArrivalTicks = Math.Max(batch.NewestArrivalTicks, anchor.ArrivalTicks);
+            for (int k = 0; k < batch.Positives; k++)
+            {
+                var positive = pair.Ring[pair.PositiveAt(k)];
+                positive.Pixels.CopyTo(batch.Frame(batch.PositiveSlot(i, k)));
+                positive.Used = true;
+                batch.NewestArrivalTicks = Math.Max(batch.NewestArrivalTicks, positive.ArrivalTicks);
+                batch.PositivePts[k * batch.MaxPairs + i] = positive.Pts;
+            }
             batch.SourceIds[i] = pair.Ring.SourceId;
             batch.AnchorPts[i] = pair.AnchorPts;
-            batch.PositivePts[i] = pair.PositivePts;
         }
         for (int k = 0; k < older.Count; k++)
         {
@@ -267,7 +272,7 @@ public sealed class SamplerStage : Stage
         var (mask, masked) = older.Count == 0
             ? (plan.Mask, plan.MaskedPairs)
             : PairSampler.FalseNegativeMask(Enumerable.Range(0, n).Select(i => (batch.SourceIds[i], batch.AnchorPts[i], batch.PositivePts[i])).ToList(), negGap);
-        Array.Copy(mask, batch.Mask, n * n);
+        Array.Copy(mask, batch.Mask, n * batch.Positives * n);
         batch.MaskedPairs = masked;
     }
 

@@ -63,4 +63,42 @@ public class ContrastiveLossTests
         Assert.Equal(8.0, ContrastiveLoss.MeanCandidates(pairs: 8, maskedPairs: 0));
         Assert.Equal(7.5, ContrastiveLoss.MeanCandidates(pairs: 8, maskedPairs: 4));
     }
+
+    [Fact]
+    public void Multi_positive_InfoNce_with_one_positive_is_InfoNce()
+    {
+        using var mask = tensor(new[] { false, true, false, false }, [2, 2]);
+        var single = ContrastiveLoss.InfoNce(Anchors(), Positives(), mask, temperature: 0.5);
+        var multi = ContrastiveLoss.MultiPositiveInfoNce(Anchors(), Positives(), mask, temperature: 0.5);
+        Assert.Equal(single.Loss.item<float>(), multi.Loss.item<float>(), 6);
+        Assert.Equal(single.PairAccuracy.item<float>(), multi.PairAccuracy.item<float>(), 6);
+    }
+
+    [Fact]
+    public void Multi_positive_InfoNce_counts_every_positive_of_an_anchor_and_matches_the_value_worked_out_by_hand()
+    {
+        // Second positives: q1 = (0.8, 0.6) for a1, q2 = (0, 1) for a2; candidates in blocks [p1 p2 | q1 q2].
+        // similarities / 0.5:  p1   p2   q1   q2
+        //                a1 [ 2.0  1.2  1.6  0.0 ]
+        //                a2 [ 0.0  1.6  1.2  2.0 ]
+        using var positives = tensor(new float[] { 1, 0, 0.6f, 0.8f, 0.8f, 0.6f, 0, 1 }, [4, 2]);
+        double Lse(params double[] x) => Math.Log(x.Sum(Math.Exp));
+        double row1 = Lse(2.0, 1.2, 1.6, 0.0) - Lse(2.0, 1.6);
+        double row2 = Lse(0.0, 1.6, 1.2, 2.0) - Lse(1.6, 2.0);
+        // columns: p1, p2, q1, q2 each against (a1, a2), targets a1, a2, a1, a2
+        double col = (Lse(2.0, 0.0) - 2.0 + Lse(1.2, 1.6) - 1.6 + Lse(1.6, 1.2) - 1.6 + Lse(0.0, 2.0) - 2.0) / 4;
+        double expected = ((row1 + row2) / 2 + col) / 2;
+
+        using var mask = zeros(2, 4, dtype: ScalarType.Bool);
+        var output = ContrastiveLoss.MultiPositiveInfoNce(Anchors(), positives, mask, temperature: 0.5);
+        Assert.Equal(expected, output.Loss.item<float>(), 5);
+        Assert.Equal(1.0, output.PairAccuracy.item<float>(), 6);   // a2's best candidate is q2, its own second positive
+
+        // Masking a1's candidate q2 (another anchor's positive, too close in time) takes it out of row 1 only.
+        using var masked = tensor(new[] { false, false, false, true, false, false, false, false }, [2, 4]);
+        double row1Masked = Lse(2.0, 1.2, 1.6) - Lse(2.0, 1.6);
+        double colMasked = (Lse(2.0, 0.0) - 2.0 + Lse(1.2, 1.6) - 1.6 + Lse(1.6, 1.2) - 1.6 + 0) / 4;
+        var withMask = ContrastiveLoss.MultiPositiveInfoNce(Anchors(), positives, masked, temperature: 0.5);
+        Assert.Equal(((row1Masked + row2) / 2 + colMasked) / 2, withMask.Loss.item<float>(), 5);
+    }
 }

@@ -32,6 +32,26 @@ public class PairSamplerTests
     }
 
     [Fact]
+    public void Several_positives_per_anchor_are_distinct_frames_of_its_window_and_the_mask_has_a_block_for_each()
+    {
+        var settings = Settings with { Positives = 3 };
+        var rings = new[] { Ring(0, 60), Ring(1, 45) };
+        var plan = new PairSampler(settings).Plan(rings, new SeededRandom(4), 16);
+        foreach (var pair in plan.Pairs)
+        {
+            var positives = Enumerable.Range(0, 3).Select(pair.PositiveAt).ToList();
+            Assert.Equal(3, positives.Distinct().Count());
+            Assert.DoesNotContain(pair.Anchor, positives);
+            foreach (var p in positives) Assert.InRange(Math.Abs(pair.Ring[p].Pts - pair.AnchorPts), 1e-9, settings.PosWindow + 1e-9);
+        }
+        Assert.Equal(16 * 3 * 16, plan.Mask.Length);
+        // An anchor's own positives are never masked (they are the targets); other anchors' positives of its source lie beyond neg-gap.
+        for (int i = 0; i < 16; i++)
+            for (int k = 0; k < 3; k++)
+                Assert.False(plan.Mask[i * 48 + k * 16 + i]);
+    }
+
+    [Fact]
     public void Anchors_of_one_source_stand_at_least_neg_gap_apart_and_pairs_come_from_every_source()
     {
         var rings = new[] { Ring(0, 60), Ring(1, 45) };
