@@ -224,7 +224,8 @@ public sealed class FfmpegFrameReader : IDisposable
     {
         if (_options.RecordPrefix is not { } prefix) return "";
         string pattern = prefix.Replace("%", "%%", StringComparison.Ordinal) + "-%Y%m%d-%H%M%S.ts";
-        return $" -map 0:v:0 -an -sn -dn -vf \"scale=-2:'min(ih,360)'\" -c:v libx264 -preset ultrafast -crf 26 -pix_fmt yuv420p" +
+        // passthrough: a live stream's timestamp jumps must not make FFmpeg encode thousands of duplicate frames.
+        return $" -map 0:v:0 -an -sn -dn -fps_mode passthrough -vf \"scale=-2:'min(ih,360)'\" -c:v libx264 -preset ultrafast -crf 26 -pix_fmt yuv420p" +
             // A segment can only be cut at a key frame: force one at every cut point.
             $" -force_key_frames \"expr:gte(t,n_forced*{Invariant(_options.RecordSegmentSeconds)})\"" +
             $" -f segment -segment_time {Invariant(_options.RecordSegmentSeconds)} -segment_format mpegts -reset_timestamps 1 -strftime 1 \"{pattern}\"";
