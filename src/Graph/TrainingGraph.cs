@@ -111,14 +111,14 @@ public sealed class TrainingGraph
                     halt.Cancel();
                 }
             }
-            if (!monitor.Due()) return;
-            observer?.OnProgress(Progress());
+            // Limits every tick (the last one, after the stages stopped, included); progress at the monitor's own rate.
             if (stop.IsCancellationRequested) stopReason ??= "it was interrupted";
             if (config.Limits.MaxSeconds is { } seconds && clock.Elapsed.TotalSeconds >= seconds && !halt.IsCancellationRequested)
             {
                 stopReason ??= $"the time limit ({seconds} s) was reached";
                 halt.Cancel();
             }
+            if (monitor.Due()) observer?.OnProgress(Progress());
         });
         if (config.Limits.MaxSteps is { } maxSteps && session.Step >= maxSteps) stopReason ??= $"the step limit ({maxSteps}) was reached";
         if (decode.FramesDelivered + framesBefore >= (config.Limits.MaxFrames ?? long.MaxValue)) stopReason ??= $"the frame limit ({config.Limits.MaxFrames}) was reached";
