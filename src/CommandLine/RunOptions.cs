@@ -42,6 +42,7 @@ public static class RunOptions
         Setting<int>(command, settings, "--width", "Encoder width multiplier: 1 = 32-64-128-256 channels, 2 = twice as wide (default 1)", (c, v) => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { Width = v } } });
         Text(command, settings, "--loss", "infonce (symmetric, masked) or triplet (TCN-style) (default infonce)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Kind = v } } });
         Setting<double>(command, settings, "--temperature", "InfoNCE temperature (default 0.1)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Temperature = v } } });
+        Setting<double>(command, settings, "--order-weight", "Weight of the time-order term: among anchors of one source, nearer in time should be more similar (default 0: off)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { OrderWeight = v } } });
         Setting<double>(command, settings, "--margin", "Triplet margin (default 0.2)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Margin = v } } });
         Setting<double>(command, settings, "--lr", "AdamW learning rate (default 0.001)", (c, v) => c with { Trainer = c.Trainer with { Optimizer = c.Trainer.Optimizer with { LearningRate = v } } });
         Setting<double>(command, settings, "--weight-decay", "AdamW weight decay (default 0.01)", (c, v) => c with { Trainer = c.Trainer with { Optimizer = c.Trainer.Optimizer with { WeightDecay = v } } });

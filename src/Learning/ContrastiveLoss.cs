@@ -79,6 +79,39 @@ public static class ContrastiveLoss
         return new LossOutput(loss, PairAccuracy(logits, targets));
     }
 
+    /// <summary>
+    /// Time order within a source, graded beyond near and far: for every anchor i and two others j, k of its source
+    /// with |t_i - t_j| at least <paramref name="minimumDifference"/> seconds shorter than |t_i - t_k|, a logistic
+    /// ranking loss softplus(-(s_ij - s_ik) / temperature) asks the nearer to be the more similar. Zero when no
+    /// such triplet exists. This is what Kendall's tau between embedding distance and time gap measures.
+    /// </summary>
+    public static Tensor TimeOrder(Tensor features, IReadOnlyList<int> sources, IReadOnlyList<double> times, double temperature, double minimumDifference = 1.0)
+    {
+        int n = sources.Count;
+        var valid = new bool[n * n * n];
+        bool any = false;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+            {
+                if (j == i || sources[j] != sources[i]) continue;
+                double near = Math.Abs(times[i] - times[j]);
+                for (int k = 0; k < n; k++)
+                {
+                    if (k == i || k == j || sources[k] != sources[i]) continue;
+                    if (Math.Abs(times[i] - times[k]) - near < minimumDifference) continue;
+                    valid[(i * n + j) * n + k] = any = true;
+                }
+            }
+        if (!any) return zeros(1, device: features.device).squeeze();
+        using var similarity = features.mm(features.t());
+        using var difference = similarity.unsqueeze(2).sub(similarity.unsqueeze(1));   // [i, j, k] = s_ij - s_ik
+        using var mask = tensor(valid, [n, n, n], device: features.device);
+        using var ranked = difference.masked_select(mask);
+        using var scaled = ranked.div(-temperature);
+        using var penalty = functional.softplus(scaled);
+        return penalty.mean();
+    }
+
     private static Tensor PairAccuracy(Tensor logits, Tensor targets)
     {
         using var best = logits.argmax(1);

@@ -51,6 +51,15 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
         return functional.normalize(map.mean([2, 3]), p: 2, dim: 1);
     }
 
+    /// <summary>The L2-normalised pooled features ([B, C], what embed writes) and projections ([B, D], what the loss sees) from one pass.</summary>
+    public (Tensor Features, Tensor Projected) ForwardBoth(Tensor images)
+    {
+        using var map = FeatureMap(images);
+        using var pooled = map.mean([2, 3]);
+        using var projected = head.forward(pooled);
+        return (functional.normalize(pooled, p: 2, dim: 1), functional.normalize(projected, p: 2, dim: 1));
+    }
+
     /// <summary>[B, D] projected and L2-normalised: what the loss sees.</summary>
     public override Tensor forward(Tensor images)
     {

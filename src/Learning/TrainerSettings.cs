@@ -61,8 +61,15 @@ public sealed record LossSettings
     /// <summary>Margin of the triplet loss, in squared distance between unit vectors (0 to 4).</summary>
     public double Margin { get; init; } = 0.2;
 
+    /// <summary>
+    /// Weight of the time-order term (0 turns it off): among anchors of one source, the nearer in time should be
+    /// the more similar (pooled features), beyond the near/far split the contrastive loss makes.
+    /// </summary>
+    public double OrderWeight { get; init; }
+
     public IEnumerable<string> Problems()
     {
+        if (!(OrderWeight is >= 0 and <= 10)) yield return $"order-weight must be from 0 to 10 (got {OrderWeight})";
         if (Kind is not (InfoNce or Triplet)) yield return $"loss must be '{InfoNce}' or '{Triplet}' (got '{Kind}')";
         if (!(Temperature > 0) || Temperature > 10) yield return $"temperature must be above 0 and at most 10 (got {Temperature})";
         if (!(Margin > 0) || Margin > 4) yield return $"margin must be above 0 and at most 4 (got {Margin})";

@@ -113,15 +113,26 @@ public sealed class TrainingSession : IDisposable
             var frames = FrameTensors.ToUnitRange(batch.Pixels, (1 + k) * n, batch.Size, Device);
             var anchors = _augmenter.Augment(frames.narrow(0, 0, n));
             var positives = _augmenter.Augment(frames.narrow(0, n, k * n));
-            var embedded = Model.forward(FrameTensors.ChannelsLast(FrameTensors.Normalize(cat([anchors, positives], 0))));
+            var input = FrameTensors.ChannelsLast(FrameTensors.Normalize(cat([anchors, positives], 0)));
+            Tensor embedded, features = null!;
+            if (_settings.Loss.OrderWeight > 0) (features, embedded) = Model.ForwardBoth(input);
+            else embedded = Model.forward(input);
             var mask = tensor(batch.MaskForCount(), [n, k * n], device: Device);
             var output = _settings.Loss.Kind == LossSettings.Triplet
                 ? ContrastiveLoss.Triplet(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask.narrow(1, 0, n), _settings.Loss.Margin)
                 : k == 1
                     ? ContrastiveLoss.InfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask, _settings.Loss.Temperature)
                     : ContrastiveLoss.MultiPositiveInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n), mask, _settings.Loss.Temperature);
+            var total = output.Loss;
+            if (_settings.Loss.OrderWeight > 0)
+            {
+                // Time order among the anchors (one frame per moment); the positives add nothing but near pairs.
+                var order = ContrastiveLoss.TimeOrder(features.narrow(0, 0, n), batch.SourceIds.AsSpan(0, n).ToArray(),
+                    batch.AnchorPts.AsSpan(0, n).ToArray(), _settings.Loss.Temperature);
+                total = output.Loss.add(order.mul(_settings.Loss.OrderWeight));
+            }
             _optimizer.zero_grad();
-            output.Loss.backward();
+            total.backward();
             // Collapse guard: the spread of the embeddings per dimension, and how alike the anchors are to each other.
             var detached = embedded.detach();
             var anchorsOnly = detached.narrow(0, 0, n);

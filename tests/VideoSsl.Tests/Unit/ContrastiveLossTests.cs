@@ -101,4 +101,22 @@ public class ContrastiveLossTests
         var withMask = ContrastiveLoss.MultiPositiveInfoNce(Anchors(), positives, masked, temperature: 0.5);
         Assert.Equal(((row1Masked + row2) / 2 + colMasked) / 2, withMask.Loss.item<float>(), 5);
     }
+
+    [Fact]
+    public void The_time_order_term_is_low_when_similarity_falls_with_the_time_gap_and_high_when_it_rises()
+    {
+        // Four anchors of one source at 0, 3, 6 and 9 s, and one of another source.
+        int[] sources = [0, 0, 0, 0, 1];
+        double[] times = [0, 3, 6, 9, 0];
+        // Unit vectors on an arc: the angle grows with time (ordered), or the moments are shuffled along it.
+        static Tensor Arc(params double[] angles) => tensor(angles.SelectMany(a => new[] { (float)Math.Cos(a), (float)Math.Sin(a) }).ToArray(), [angles.Length, 2]);
+        using var ordered = Arc(0, 0.45, 0.9, 1.35, 0.3);
+        using var shuffled = Arc(0, 1.35, 0.45, 0.9, 0.3);
+        float good = ContrastiveLoss.TimeOrder(ordered, sources, times, temperature: 0.1).item<float>();
+        float bad = ContrastiveLoss.TimeOrder(shuffled, sources, times, temperature: 0.1).item<float>();
+        Assert.True(good < 0.2f, $"ordered: {good}");
+        Assert.True(bad > good + 0.1f, $"shuffled {bad} is not worse than ordered {good}");
+        // With no two others of its source at different gaps, there is nothing to rank.
+        Assert.Equal(0f, ContrastiveLoss.TimeOrder(ordered.narrow(0, 3, 2), [0, 1], [9, 0], 0.1).item<float>());
+    }
 }
