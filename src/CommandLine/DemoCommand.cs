@@ -64,6 +64,8 @@ public static class DemoCommand
 
             using var view = OverlayView.Open(config.View, "VideoSsl demo", Path.Combine(config.Out, "screenshots"), logging.CreateLogger("view"))
                 ?? throw new UserError("demo needs a renderer, and none could start (see the warning above)");
+            if (view.Report.View == "headless" && config.View.Record is null && config.View.SnapshotEvery is null)
+                log.LogWarning("demo: no window (no display), so the overlay is drawn but not shown; add --record demo.mp4 or --snapshot-every N --snapshot-dir DIR, or set DISPLAY");
             if (viewOnly)
             {
                 var seen = new ViewingGraph(logging).Run(config, checkpoint!, view, cli.Termination.Token);
