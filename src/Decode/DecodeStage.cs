@@ -83,7 +83,7 @@ public sealed class DecodeStage : Stage
             foreach (var segment in new DirectoryInfo(RecentFolder).EnumerateFiles("*.ts"))
                 if (segment.LastWriteTimeUtc < cutoff) segment.Delete();
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _log.LogWarning("decode: could not prune {Folder} ({Message})", RecentFolder, e.Message);
         }

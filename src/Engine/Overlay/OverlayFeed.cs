@@ -44,6 +44,7 @@ public sealed record SimilarityHistory(float[] Matrix, float[] Strip, int Count,
 public sealed class OverlayFeed
 {
     private readonly ConcurrentBag<byte[]> _displayBuffers = [];
+    private readonly Lock _queryLock = new();
     private long _lastDisplayTicks;
     private long _queryVersion;
     private (float X, float Y)? _query;
@@ -96,7 +97,7 @@ public sealed class OverlayFeed
     /// <summary>Asks for the query point at (x, y), each in [0, 1] of the frame, and switches to query mode.</summary>
     public void SetQuery(float x, float y)
     {
-        lock (_displayBuffers) _query = (Math.Clamp(x, 0, 1), Math.Clamp(y, 0, 1));
+        lock (_queryLock) _query = (Math.Clamp(x, 0, 1), Math.Clamp(y, 0, 1));
         Interlocked.Increment(ref _queryVersion);
         Mode = HeatmapMode.Query;
     }
@@ -104,7 +105,7 @@ public sealed class OverlayFeed
     public bool TryTakeQuery(ref long seen, out (float X, float Y) point)
     {
         long version = Interlocked.Read(ref _queryVersion);
-        lock (_displayBuffers)
+        lock (_queryLock)
         {
             if (version == seen || _query is null)
             {
