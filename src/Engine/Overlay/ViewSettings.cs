@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace VideoSsl.Engine.Overlay;
 
@@ -31,8 +32,10 @@ public sealed record ViewSettings
     /// <summary>Folder with the overlay's shaders (default: the repository's shaders/, else the copy beside the program).</summary>
     public string? Shaders { get; init; }
 
+    [JsonIgnore]
     public bool Enabled => View != "none";
 
+    [JsonIgnore]
     public (int Width, int Height) DisplayPixels => ParseSize(DisplaySize ?? "") ?? (640, 360);
 
     public IEnumerable<string> Problems()
