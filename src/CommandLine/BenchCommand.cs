@@ -12,7 +12,7 @@ public static class BenchCommand
 {
     public static Command Create(Cli cli)
     {
-        var command = new Command("bench", "Measure decode (against bare ffmpeg), the train step (against the matmul rate), end to end (against their combined bound) and, with --twin, a PyTorch + PyAV twin of the pipeline; prints a table and writes JSON.");
+        var command = new Command("bench", "Measure decode (against bare ffmpeg), the train step (against the matmul rate), end to end (against their combined bound), the overlay's render rate (headless) and, with --twin, a PyTorch + PyAV twin of the pipeline; prints a table and writes JSON.");
         var size = new Option<int>("--size") { Description = "Frame size in pixels", DefaultValueFactory = _ => 96 };
         var batch = new Option<int>("--batch") { Description = "Anchor/positive pairs per step", DefaultValueFactory = _ => 32 };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };

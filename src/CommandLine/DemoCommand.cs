@@ -39,6 +39,9 @@ public static class DemoCommand
         command.Options.Add(fast);
         var settings = RunOptions.Add(command);
         RunOptions.AddView(command, settings);
+        // Shared with train; demo's own defaults differ.
+        command.Options.First(o => o.Name == "--epochs").Description = "Passes over the file sources (default 1000 here: files loop)";
+        command.Options.First(o => o.Name == "--view").Description = "auto (a window where a display exists, else headless), window or headless (default auto)";
 
         command.SetAction(parse => cli.Guard(parse, "demo", () =>
         {
