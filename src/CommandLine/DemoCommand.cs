@@ -94,13 +94,9 @@ public static class DemoCommand
     /// <summary>The quick start's clips when they have been fetched (scripts/fetch-media), else FFmpeg's test pattern.</summary>
     private static string[] DefaultSources(ILogger log)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string media = Path.Combine(dir.FullName, "media", "default");
-            if (File.Exists(Path.Combine(dir.FullName, "VideoSsl.sln")) && Directory.Exists(media)
-                && Directory.EnumerateFiles(media).Any(f => SourceResolver.VideoExtensions.Contains(Path.GetExtension(f))))
-                return [media];
-        }
+        if (Checkout.Root is { } root && Path.Combine(root, "media", "default") is var media && Directory.Exists(media)
+            && Directory.EnumerateFiles(media).Any(f => SourceResolver.VideoExtensions.Contains(Path.GetExtension(f))))
+            return [media];
         log.LogInformation("demo: no clips in media/default (run scripts/fetch-media for real footage); showing FFmpeg's testsrc2 pattern");
         return ["testsrc2"];
     }

@@ -163,21 +163,21 @@ public sealed class FfmpegFrameReader : IDisposable
                         if (keep && layout is null) System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
                         break;
                     }
+                    long arrival = Stopwatch.GetTimestamp();
+                    long index = _options.FirstIndex + produced;
+                    // Stream time, not arrival time: frames that arrive in a burst (probing, a backlog) still lie 1/rate apart.
+                    double pts = _options.Live ? _options.PtsStart + produced / item.Rate : index / item.Rate;
+                    produced++;
                     if (layout is not null && display is not null)
                     {
-                        double shownPts = _options.Live ? _options.PtsStart + produced / item.Rate : (_options.FirstIndex + produced) / item.Rate;
-                        layout.Publish(scratch, display, shownPts);
+                        layout.Publish(scratch, display, pts);
                         if (keep)
                         {
                             buffer = VideoFrame.RentBuffer(size);
                             layout.CopyTrainingFrame(scratch, buffer);
                         }
                     }
-                    long arrival = Stopwatch.GetTimestamp();
-                    long index = _options.FirstIndex + produced++;
                     if (!keep) continue;
-                    // Stream time, not arrival time: frames that arrive in a burst (probing, a backlog) still lie 1/rate apart.
-                    double pts = _options.Live ? _options.PtsStart + (produced - 1) / item.Rate : index / item.Rate;
                     var frame = new VideoFrame(item.Source.Id, item.Index, lane, index, pts, size, buffer, index < _options.RefillBefore, arrival);
                     try
                     {

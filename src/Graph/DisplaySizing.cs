@@ -1,7 +1,6 @@
 using System.Globalization;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
 
 namespace VideoSsl.Graph;
 
@@ -28,7 +27,7 @@ public static class DisplaySizing
         {
             var first = SourceResolver.Resolve(config.Sources.Take(1)).FirstOrDefault();
             if (first is null) return null;
-            if (first.Kind == SourceKind.Webcam) return ViewSettings.ParseSize(config.Decode.CameraSize);
+            if (first.Kind == SourceKind.Webcam) return config.Decode.CameraDimensions;
             if (first.Kind != SourceKind.File) return null;
             var info = MediaProbe.Probe(first.Path);
             return info.Width > 0 && info.Height > 0 ? (info.Width, info.Height) : null;

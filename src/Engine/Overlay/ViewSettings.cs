@@ -51,7 +51,7 @@ public sealed record ViewSettings
             yield return "--record and --snapshot-every draw the overlay: pass --view headless (or window, or auto)";
     }
 
-    public static (int Width, int Height)? ParseSize(string text)
+    private static (int Width, int Height)? ParseSize(string text)
     {
         var parts = text.Split('x', 'X');
         return parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int w)

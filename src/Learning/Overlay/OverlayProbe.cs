@@ -62,13 +62,11 @@ public sealed class OverlayProbe
                 var (qx, qy) = _queryPoint ?? (0.5f, 0.5f);
                 // A clicked spot's feature is taken once and kept, so the spot is followed; until then, each frame's centre.
                 if (_queryPoint is not null) _queryFeature ??= CellAt(cells, width, height, channels, qx, qy);
-                var query = _queryFeature ?? CellAt(cells, width, height, channels, qx, qy);
-                for (int c = 0; c < heat.Length; c++) heat[c] = Dot(cells, c * channels, query);
+                Similarities(cells, channels, _queryFeature ?? CellAt(cells, width, height, channels, qx, qy), heat);
                 caption = _queryPoint is null ? "query: frame centre (click a spot)" : "query: the clicked spot";
                 break;
             case HeatmapMode.Reference:
-                var reference = _pinnedReference ?? ReferenceEmbedding(image.Pts) ?? pooled;
-                for (int c = 0; c < heat.Length; c++) heat[c] = Dot(cells, c * channels, reference);
+                Similarities(cells, channels, _pinnedReference ?? ReferenceEmbedding(image.Pts) ?? pooled, heat);
                 caption = _pinnedReference is not null ? "reference: pinned frame (R unpins)" : $"reference: the frame {_referenceSeconds:0.#} s earlier";
                 break;
             default:
@@ -138,6 +136,12 @@ public sealed class OverlayProbe
     {
         int cell = Math.Min(height - 1, (int)(y * height)) * width + Math.Min(width - 1, (int)(x * width));
         return cells.AsSpan(cell * channels, channels).ToArray();
+    }
+
+    /// <summary>Each cell's similarity to one vector (cells and vector are unit length: cosine similarity).</summary>
+    private static void Similarities(float[] cells, int channels, float[] vector, float[] heat)
+    {
+        for (int c = 0; c < heat.Length; c++) heat[c] = Dot(cells, c * channels, vector);
     }
 
     private static float Dot(float[] cells, int offset, ReadOnlySpan<float> vector)

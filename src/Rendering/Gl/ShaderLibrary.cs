@@ -158,15 +158,10 @@ public sealed partial class ShaderLibrary : IDisposable
     private static partial Regex Include();
 
     /// <summary>The repository's shaders/ when running from a checkout (so edits show at once), else the copy beside the program.</summary>
-    public static string FindDefault()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shaders");
-            if (File.Exists(Path.Combine(dir.FullName, "VideoSsl.sln")) && File.Exists(Path.Combine(candidate, VertexShader))) return candidate;
-        }
-        return Path.Combine(AppContext.BaseDirectory, "shaders");
-    }
+    public static string FindDefault() =>
+        Checkout.Root is { } root && File.Exists(Path.Combine(root, "shaders", VertexShader))
+            ? Path.Combine(root, "shaders")
+            : Path.Combine(AppContext.BaseDirectory, "shaders");
 
     public void Dispose()
     {

@@ -212,7 +212,7 @@ public sealed class OverlayView : IOverlayView, IDisposable
         private readonly Dictionary<string, double> _rates = [];
         private IReadOnlyList<StageSnapshot>? _previous;
         private long _previousRendered;
-        private double _previousTime, _renderRate;
+        private double _previousTime, _renderTime, _renderRate;
         private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
         public Dictionary<string, double> Update(IReadOnlyList<StageSnapshot> stages)
@@ -246,7 +246,5 @@ public sealed class OverlayView : IOverlayView, IDisposable
             }
             return _renderRate;
         }
-
-        private double _renderTime;
     }
 }
