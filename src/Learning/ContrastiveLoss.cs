@@ -59,6 +59,53 @@ public static class ContrastiveLoss
     }
 
     /// <summary>
+    /// Graded InfoNCE: soft targets instead of one positive. Anchor i's target share of candidate j is
+    /// exp(-|t_i - t_j| / timeScale) for candidates of its own source and 0 for other sources, normalised per row
+    /// (and per column for the symmetric half). At the optimum the similarity then falls in proportion to the time gap
+    /// (temperature / timeScale per second) instead of dropping to one level for every pair beyond neg-gap, which is
+    /// what Kendall's tau between distance and time gap rewards. No mask: near pairs get high targets, not exclusion.
+    /// </summary>
+    /// <param name="targets">[b, K b] unnormalised target weights, from <see cref="GradedTargets"/>.</param>
+    public static LossOutput GradedInfoNce(Tensor anchors, Tensor positives, Tensor targets, double temperature)
+    {
+        long n = anchors.shape[0], k = positives.shape[0] / n;
+        using var similarity = anchors.mm(positives.t());
+        using var logits = similarity.div(temperature);
+        using var rowTargets = targets.div(targets.sum(1, keepdim: true));
+        using var columnTargets = targets.div(targets.sum(0, keepdim: true));
+        using var rowLog = functional.log_softmax(logits, 1);
+        using var columnLog = functional.log_softmax(logits, 0);
+        using var rows = rowLog.mul(rowTargets).sum(1, keepdim: false).mean().neg();
+        using var columns = columnLog.mul(columnTargets).sum(0, keepdim: false).mean().neg();
+        var loss = rows.add(columns).div_(2);
+        using var best = logits.argmax(1);
+        using var owner = best.remainder(n);
+        using var self = arange(n, dtype: ScalarType.Int64, device: anchors.device);
+        using var hits = owner.eq(self);
+        return new LossOutput(loss, hits.to(ScalarType.Float32).mean());
+    }
+
+    /// <summary>
+    /// Row-major b x (K b) target weights of <see cref="GradedInfoNce"/>: exp(-|dt| / timeScale) between anchor i and
+    /// positive k of anchor j when both come from one source, else 0. Every anchor's own positives lie within
+    /// pos-window, so each row and column has weight.
+    /// </summary>
+    public static float[] GradedTargets(IReadOnlyList<int> sources, IReadOnlyList<double> anchorTimes, IReadOnlyList<double> positiveTimes, int positives, double timeScale)
+    {
+        int n = sources.Count;
+        var targets = new float[n * positives * n];
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < positives; k++)
+                for (int j = 0; j < n; j++)
+                {
+                    if (sources[j] != sources[i]) continue;
+                    double gap = Math.Abs(anchorTimes[i] - positiveTimes[k * n + j]);
+                    targets[i * positives * n + k * n + j] = (float)Math.Exp(-gap / timeScale);
+                }
+        return targets;
+    }
+
+    /// <summary>
     /// Time-Contrastive-Network triplet loss: max(0, d(a, p) - d(a, n) + margin) with n the hardest unmasked
     /// negative of each anchor, d the squared distance between unit vectors (2 - 2 cos).
     /// </summary>

@@ -52,11 +52,18 @@ public sealed record LossSettings
 {
     public const string InfoNce = "infonce";
     public const string Triplet = "triplet";
+    public const string Graded = "graded";
 
-    /// <summary><c>infonce</c> (symmetric, with the false-negative mask) or <c>triplet</c> (TCN-style, hardest unmasked negative).</summary>
+    /// <summary>
+    /// <c>infonce</c> (symmetric, with the false-negative mask), <c>graded</c> (InfoNCE with soft targets that fall
+    /// with the time gap, <see cref="TimeScale"/>) or <c>triplet</c> (TCN-style, hardest unmasked negative).
+    /// </summary>
     public string Kind { get; init; } = InfoNce;
 
     public double Temperature { get; init; } = 0.1;
+
+    /// <summary>Seconds over which the graded loss's target share falls by a factor e (the <c>graded</c> loss only).</summary>
+    public double TimeScale { get; init; } = 10;
 
     /// <summary>Margin of the triplet loss, in squared distance between unit vectors (0 to 4).</summary>
     public double Margin { get; init; } = 0.2;
@@ -70,7 +77,8 @@ public sealed record LossSettings
     public IEnumerable<string> Problems()
     {
         if (!(OrderWeight is >= 0 and <= 10)) yield return $"order-weight must be from 0 to 10 (got {OrderWeight})";
-        if (Kind is not (InfoNce or Triplet)) yield return $"loss must be '{InfoNce}' or '{Triplet}' (got '{Kind}')";
+        if (Kind is not (InfoNce or Graded or Triplet)) yield return $"loss must be '{InfoNce}', '{Graded}' or '{Triplet}' (got '{Kind}')";
+        if (!(TimeScale > 0) || TimeScale > 3600) yield return $"time-scale must be above 0 and at most 3600 seconds (got {TimeScale})";
         if (!(Temperature > 0) || Temperature > 10) yield return $"temperature must be above 0 and at most 10 (got {Temperature})";
         if (!(Margin > 0) || Margin > 4) yield return $"margin must be above 0 and at most 4 (got {Margin})";
     }

@@ -118,11 +118,16 @@ public sealed class TrainingSession : IDisposable
             if (_settings.Loss.OrderWeight > 0) (features, embedded) = Model.ForwardBoth(input);
             else embedded = Model.forward(input);
             var mask = tensor(batch.MaskForCount(), [n, k * n], device: Device);
-            var output = _settings.Loss.Kind == LossSettings.Triplet
-                ? ContrastiveLoss.Triplet(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask.narrow(1, 0, n), _settings.Loss.Margin)
-                : k == 1
+            var output = _settings.Loss.Kind switch
+            {
+                LossSettings.Triplet => ContrastiveLoss.Triplet(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask.narrow(1, 0, n), _settings.Loss.Margin),
+                LossSettings.Graded => ContrastiveLoss.GradedInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n),
+                    tensor(ContrastiveLoss.GradedTargets(batch.SourceIds.AsSpan(0, n).ToArray(), batch.AnchorPts.AsSpan(0, n).ToArray(),
+                        PositiveTimes(batch), k, _settings.Loss.TimeScale), [n, k * n], device: Device), _settings.Loss.Temperature),
+                _ => k == 1
                     ? ContrastiveLoss.InfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask, _settings.Loss.Temperature)
-                    : ContrastiveLoss.MultiPositiveInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n), mask, _settings.Loss.Temperature);
+                    : ContrastiveLoss.MultiPositiveInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n), mask, _settings.Loss.Temperature),
+            };
             var total = output.Loss;
             if (_settings.Loss.OrderWeight > 0)
             {
@@ -150,9 +155,24 @@ public sealed class TrainingSession : IDisposable
         FramesSeen = batch.FramesIngested;
         double candidates = ContrastiveLoss.MeanCandidates(n, batch.MaskedPairs / batch.Positives);
         // With K positives a row has K times the candidates and K targets: its chance level is still ln(candidates).
-        double chance = _settings.Loss.Kind == LossSettings.Triplet ? _settings.Loss.Margin : Math.Log(candidates);
+        // The graded loss masks nothing: every one of the K b candidates is in each row's softmax.
+        double chance = _settings.Loss.Kind switch
+        {
+            LossSettings.Triplet => _settings.Loss.Margin,
+            LossSettings.Graded => Math.Log(batch.Positives * n),
+            _ => Math.Log(candidates),
+        };
         return new StepResult(Step, applied, n, loss, chance > 0 ? loss / chance : double.NaN, accuracy,
             batch.MaskedFraction, candidates, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency, spread, similarity);
+    }
+
+    /// <summary>Positive k of anchor i at [k b + i], b the batch's anchors (the batch stores them at its full width).</summary>
+    private static double[] PositiveTimes(TrainingBatch batch)
+    {
+        var times = new double[batch.Positives * batch.Count];
+        for (int k = 0; k < batch.Positives; k++)
+            Array.Copy(batch.PositivePts, k * batch.MaxPairs, times, k * batch.Count, batch.Count);
+        return times;
     }
 
     /// <summary>True when every weight and buffer is finite (a checkpoint with NaN weights is never written).</summary>

@@ -119,4 +119,38 @@ public class ContrastiveLossTests
         // With no two others of its source at different gaps, there is nothing to rank.
         Assert.Equal(0f, ContrastiveLoss.TimeOrder(ordered.narrow(0, 3, 2), [0, 1], [9, 0], 0.1).item<float>());
     }
+
+    [Fact]
+    public void Graded_targets_fall_with_the_time_gap_within_a_source_and_are_zero_across_sources()
+    {
+        // Anchors: source 0 at 0 s and 10 s, source 1 at 0 s; their positives 0.2 s later.
+        float[] targets = ContrastiveLoss.GradedTargets([0, 0, 1], [0, 10, 0], [0.2, 10.2, 0.2], positives: 1, timeScale: 5);
+        Assert.Equal(Math.Exp(-0.2 / 5), targets[0], 5);            // a1 -> its own positive
+        Assert.Equal(Math.Exp(-10.2 / 5), targets[1], 5);           // a1 -> a2's positive, 10.2 s away
+        Assert.Equal(0f, targets[2]);                                // a1 -> another source's positive
+        Assert.Equal(Math.Exp(-9.8 / 5), targets[3], 5);            // a2 -> a1's positive
+        Assert.Equal(0f, targets[6]);                                // a3 -> source 0
+        Assert.Equal(Math.Exp(-0.2 / 5), targets[8], 5);            // a3 -> its own positive
+    }
+
+    [Fact]
+    public void Graded_InfoNce_with_one_target_a_row_is_InfoNce_and_otherwise_matches_the_value_worked_out_by_hand()
+    {
+        using var mask = zeros(2, 2, dtype: ScalarType.Bool);
+        using var identity = eye(2, dtype: ScalarType.Float32);
+        var hard = ContrastiveLoss.InfoNce(Anchors(), Positives(), mask, temperature: 0.5);
+        var graded = ContrastiveLoss.GradedInfoNce(Anchors(), Positives(), identity, temperature: 0.5);
+        Assert.Equal(hard.Loss.item<float>(), graded.Loss.item<float>(), 5);
+
+        // Targets [[3, 1], [0, 1]]: rows normalise to [0.75, 0.25] and [0, 1]; columns to [1, 0] and [0.5, 0.5].
+        // logits [[2.0, 1.2], [0.0, 1.6]]
+        double Lse(params double[] x) => Math.Log(x.Sum(Math.Exp));
+        double row1 = -(0.75 * (2.0 - Lse(2.0, 1.2)) + 0.25 * (1.2 - Lse(2.0, 1.2)));
+        double row2 = -(1.6 - Lse(0.0, 1.6));
+        double col1 = -(2.0 - Lse(2.0, 0.0));
+        double col2 = -(0.5 * (1.2 - Lse(1.2, 1.6)) + 0.5 * (1.6 - Lse(1.2, 1.6)));
+        double expected = ((row1 + row2) / 2 + (col1 + col2) / 2) / 2;
+        using var soft = tensor(new float[] { 3, 1, 0, 1 }, [2, 2]);
+        Assert.Equal(expected, ContrastiveLoss.GradedInfoNce(Anchors(), Positives(), soft, temperature: 0.5).Loss.item<float>(), 5);
+    }
 }
