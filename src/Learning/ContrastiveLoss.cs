@@ -51,11 +51,7 @@ public static class ContrastiveLoss
         using var targets = arange(n, dtype: ScalarType.Int64, device: anchors.device).repeat(k);
         using var columns = functional.cross_entropy(logits.t(), targets);
         var loss = rows.add(columns).div_(2);
-        using var best = logits.argmax(1);
-        using var owner = best.remainder(n);
-        using var self = arange(n, dtype: ScalarType.Int64, device: anchors.device);
-        using var hits = owner.eq(self);
-        return new LossOutput(loss, hits.to(ScalarType.Float32).mean());
+        return new LossOutput(loss, OwnPositiveAccuracy(logits, n));
     }
 
     /// <summary>
@@ -78,11 +74,7 @@ public static class ContrastiveLoss
         using var rows = rowLog.mul(rowTargets).sum(1, keepdim: false).mean().neg();
         using var columns = columnLog.mul(columnTargets).sum(0, keepdim: false).mean().neg();
         var loss = rows.add(columns).div_(2);
-        using var best = logits.argmax(1);
-        using var owner = best.remainder(n);
-        using var self = arange(n, dtype: ScalarType.Int64, device: anchors.device);
-        using var hits = owner.eq(self);
-        return new LossOutput(loss, hits.to(ScalarType.Float32).mean());
+        return new LossOutput(loss, OwnPositiveAccuracy(logits, n));
     }
 
     /// <summary>
@@ -103,6 +95,28 @@ public static class ContrastiveLoss
                     targets[i * positives * n + k * n + j] = (float)Math.Exp(-gap / timeScale);
                 }
         return targets;
+    }
+
+    /// <summary>
+    /// The lowest value <see cref="GradedInfoNce"/> can reach with these targets: the mean entropy of its row-normalised
+    /// and column-normalised targets (the cross-entropy when the softmax equals the targets).
+    /// </summary>
+    public static double GradedFloor(float[] targets, int rows, int columns)
+    {
+        double Entropy(Func<int, float> weight, int count)
+        {
+            double sum = 0, entropy = 0;
+            for (int i = 0; i < count; i++) sum += weight(i);
+            for (int i = 0; i < count; i++)
+            {
+                double p = weight(i) / sum;
+                if (p > 0) entropy -= p * Math.Log(p);
+            }
+            return entropy;
+        }
+        double rowEntropy = Enumerable.Range(0, rows).Average(r => Entropy(c => targets[r * columns + c], columns));
+        double columnEntropy = Enumerable.Range(0, columns).Average(c => Entropy(r => targets[r * columns + c], rows));
+        return (rowEntropy + columnEntropy) / 2;
     }
 
     /// <summary>
@@ -157,6 +171,16 @@ public static class ContrastiveLoss
         using var scaled = ranked.div(-temperature);
         using var penalty = functional.softplus(scaled);
         return penalty.mean();
+    }
+
+    /// <summary>The share of anchors whose best-scoring candidate is one of their own positives (candidates in blocks of b).</summary>
+    private static Tensor OwnPositiveAccuracy(Tensor logits, long n)
+    {
+        using var best = logits.argmax(1);
+        using var owner = best.remainder(n);
+        using var self = arange(n, dtype: ScalarType.Int64, device: logits.device);
+        using var hits = owner.eq(self);
+        return hits.to(ScalarType.Float32).mean();
     }
 
     private static Tensor PairAccuracy(Tensor logits, Tensor targets)

@@ -58,12 +58,12 @@ public sealed record LossSettings
     /// <c>infonce</c> (symmetric, with the false-negative mask), <c>graded</c> (InfoNCE with soft targets that fall
     /// with the time gap, <see cref="TimeScale"/>) or <c>triplet</c> (TCN-style, hardest unmasked negative).
     /// </summary>
-    public string Kind { get; init; } = InfoNce;
+    public string Kind { get; init; } = Graded;
 
     public double Temperature { get; init; } = 0.1;
 
     /// <summary>Seconds over which the graded loss's target share falls by a factor e (the <c>graded</c> loss only).</summary>
-    public double TimeScale { get; init; } = 10;
+    public double TimeScale { get; init; } = 3;
 
     /// <summary>Margin of the triplet loss, in squared distance between unit vectors (0 to 4).</summary>
     public double Margin { get; init; } = 0.2;

@@ -106,6 +106,11 @@ public sealed class TrainingSession : IDisposable
         double latency = batch.NewestArrivalTicks > 0 ? Stopwatch.GetElapsedTime(batch.NewestArrivalTicks).TotalSeconds : double.NaN;
         int n = batch.Count;
         float loss, accuracy, spread, similarity;
+        double floor = 0;
+        float[]? graded = _settings.Loss.Kind == LossSettings.Graded
+            ? ContrastiveLoss.GradedTargets(batch.SourceIds.AsSpan(0, n).ToArray(), batch.AnchorPts.AsSpan(0, n).ToArray(),
+                PositiveTimes(batch), batch.Positives, _settings.Loss.TimeScale)
+            : null;
         using (NewDisposeScope())
         {
             Model.train();
@@ -118,12 +123,12 @@ public sealed class TrainingSession : IDisposable
             if (_settings.Loss.OrderWeight > 0) (features, embedded) = Model.ForwardBoth(input);
             else embedded = Model.forward(input);
             var mask = tensor(batch.MaskForCount(), [n, k * n], device: Device);
+            if (graded is not null) floor = ContrastiveLoss.GradedFloor(graded, n, k * n);
             var output = _settings.Loss.Kind switch
             {
                 LossSettings.Triplet => ContrastiveLoss.Triplet(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask.narrow(1, 0, n), _settings.Loss.Margin),
                 LossSettings.Graded => ContrastiveLoss.GradedInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n),
-                    tensor(ContrastiveLoss.GradedTargets(batch.SourceIds.AsSpan(0, n).ToArray(), batch.AnchorPts.AsSpan(0, n).ToArray(),
-                        PositiveTimes(batch), k, _settings.Loss.TimeScale), [n, k * n], device: Device), _settings.Loss.Temperature),
+                    tensor(graded!, [n, k * n], device: Device), _settings.Loss.Temperature),
                 _ => k == 1
                     ? ContrastiveLoss.InfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask, _settings.Loss.Temperature)
                     : ContrastiveLoss.MultiPositiveInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n), mask, _settings.Loss.Temperature),
@@ -155,14 +160,16 @@ public sealed class TrainingSession : IDisposable
         FramesSeen = batch.FramesIngested;
         double candidates = ContrastiveLoss.MeanCandidates(n, batch.MaskedPairs / batch.Positives);
         // With K positives a row has K times the candidates and K targets: its chance level is still ln(candidates).
-        // The graded loss masks nothing: every one of the K b candidates is in each row's softmax.
+        // The graded loss masks nothing (rows choose among K b candidates, columns among b anchors), and its soft
+        // targets put its best value at their entropy, not 0: loss_norm runs from 1 at chance to 0 at that floor.
         double chance = _settings.Loss.Kind switch
         {
             LossSettings.Triplet => _settings.Loss.Margin,
-            LossSettings.Graded => Math.Log(batch.Positives * n),
+            LossSettings.Graded => (Math.Log(batch.Positives * n) + Math.Log(n)) / 2,
             _ => Math.Log(candidates),
         };
-        return new StepResult(Step, applied, n, loss, chance > 0 ? loss / chance : double.NaN, accuracy,
+        double lossNorm = chance - floor > 0 ? (loss - floor) / (chance - floor) : double.NaN;
+        return new StepResult(Step, applied, n, loss, lossNorm, accuracy,
             batch.MaskedFraction, candidates, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency, spread, similarity);
     }
 

@@ -21,6 +21,7 @@ public class ConfigurationTests
     [InlineData("batch", "batch must be at least 2")]
     [InlineData("size", "size must be between")]
     [InlineData("loss", "loss must be")]
+    [InlineData("time-scale", "time-scale must be above 0")]
     public void Contradictory_settings_are_refused_before_anything_starts(string what, string expected)
     {
         var config = new RunConfig { Sources = ["a.mp4"], Out = "run" };
@@ -29,6 +30,7 @@ public class ConfigurationTests
             "pos-window" => config with { Sampler = config.Sampler with { PosWindow = 3, NegGap = 2 } },
             "batch" => config with { Sampler = config.Sampler with { Batch = 1 } },
             "size" => config with { Decode = config.Decode with { Size = 0 } },
+            "time-scale" => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { Kind = "graded", TimeScale = 0 } } },
             _ => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { Kind = "cosine" } } },
         };
         var error = Assert.Throws<UserError>(() => config.Validated());

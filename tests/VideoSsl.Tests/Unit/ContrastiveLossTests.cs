@@ -153,4 +153,22 @@ public class ContrastiveLossTests
         using var soft = tensor(new float[] { 3, 1, 0, 1 }, [2, 2]);
         Assert.Equal(expected, ContrastiveLoss.GradedInfoNce(Anchors(), Positives(), soft, temperature: 0.5).Loss.item<float>(), 5);
     }
+
+    [Fact]
+    public void The_graded_loss_reaches_its_floor_when_the_softmax_equals_the_targets()
+    {
+        // One-hot targets: the floor is 0, as for InfoNCE. Targets [[3, 1], [1, 3]]: rows and columns are (0.75, 0.25).
+        Assert.Equal(0.0, ContrastiveLoss.GradedFloor([1, 0, 0, 1], 2, 2), 9);
+        double entropy = -(0.75 * Math.Log(0.75) + 0.25 * Math.Log(0.25));
+        Assert.Equal(entropy, ContrastiveLoss.GradedFloor([3, 1, 1, 3], 2, 2), 6);
+
+        // Similarities whose softmax is exactly (0.75, 0.25) along every row and column: logit gap ln 3.
+        double gap = Math.Log(3) * 0.5;   // temperature 0.5
+        var angle = Math.Acos(1 - gap);
+        using var anchors = tensor(new float[] { 1, 0, (float)Math.Cos(angle), (float)Math.Sin(angle) }, [2, 2]);
+        using var positives = tensor(new float[] { 1, 0, (float)Math.Cos(angle), (float)Math.Sin(angle) }, [2, 2]);
+        using var targets = tensor(new float[] { 3, 1, 1, 3 }, [2, 2]);
+        var output = ContrastiveLoss.GradedInfoNce(anchors, positives, targets, temperature: 0.5);
+        Assert.Equal(entropy, output.Loss.item<float>(), 4);
+    }
 }
