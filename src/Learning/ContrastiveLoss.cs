@@ -64,7 +64,7 @@ public static class ContrastiveLoss
     /// <param name="targets">[b, K b] unnormalised target weights, from <see cref="GradedTargets"/>.</param>
     public static LossOutput GradedInfoNce(Tensor anchors, Tensor positives, Tensor targets, double temperature)
     {
-        long n = anchors.shape[0], k = positives.shape[0] / n;
+        long n = anchors.shape[0];
         using var similarity = anchors.mm(positives.t());
         using var logits = similarity.div(temperature);
         using var rowTargets = targets.div(targets.sum(1, keepdim: true));
