@@ -106,11 +106,11 @@ public sealed class TrainingSession : IDisposable
         double latency = batch.NewestArrivalTicks > 0 ? Stopwatch.GetElapsedTime(batch.NewestArrivalTicks).TotalSeconds : double.NaN;
         int n = batch.Count;
         float loss, accuracy, spread, similarity;
-        double floor = 0;
         float[]? graded = _settings.Loss.Kind == LossSettings.Graded
             ? ContrastiveLoss.GradedTargets(batch.SourceIds.AsSpan(0, n).ToArray(), batch.AnchorPts.AsSpan(0, n).ToArray(),
                 PositiveTimes(batch), batch.Positives, _settings.Loss.TimeScale)
             : null;
+        double floor = graded is null ? 0 : ContrastiveLoss.GradedFloor(graded, n, batch.Positives * n);
         using (NewDisposeScope())
         {
             Model.train();
@@ -122,16 +122,16 @@ public sealed class TrainingSession : IDisposable
             Tensor embedded, features = null!;
             if (_settings.Loss.OrderWeight > 0) (features, embedded) = Model.ForwardBoth(input);
             else embedded = Model.forward(input);
-            var mask = tensor(batch.MaskForCount(), [n, k * n], device: Device);
-            if (graded is not null) floor = ContrastiveLoss.GradedFloor(graded, n, k * n);
+            // The graded loss has soft targets instead of the false-negative mask.
+            var mask = graded is null ? tensor(batch.MaskForCount(), [n, k * n], device: Device) : null;
             var output = _settings.Loss.Kind switch
             {
-                LossSettings.Triplet => ContrastiveLoss.Triplet(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask.narrow(1, 0, n), _settings.Loss.Margin),
+                LossSettings.Triplet => ContrastiveLoss.Triplet(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask!.narrow(1, 0, n), _settings.Loss.Margin),
                 LossSettings.Graded => ContrastiveLoss.GradedInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n),
                     tensor(graded!, [n, k * n], device: Device), _settings.Loss.Temperature),
                 _ => k == 1
-                    ? ContrastiveLoss.InfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask, _settings.Loss.Temperature)
-                    : ContrastiveLoss.MultiPositiveInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n), mask, _settings.Loss.Temperature),
+                    ? ContrastiveLoss.InfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask!, _settings.Loss.Temperature)
+                    : ContrastiveLoss.MultiPositiveInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n), mask!, _settings.Loss.Temperature),
             };
             var total = output.Loss;
             if (_settings.Loss.OrderWeight > 0)

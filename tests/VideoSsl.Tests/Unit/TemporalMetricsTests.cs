@@ -31,7 +31,8 @@ public class TemporalMetricsTests
 
     private static float[] Random(int video, double t)
     {
-        var random = new Random(HashCode.Combine(video, t));
+        // Seeded from the frame itself, not HashCode (randomised per process), so every run sees the same vectors.
+        var random = new Random(video * 1_000_003 + (int)Math.Round(t * 1000));
         return Enumerable.Range(0, 32).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
     }
 
