@@ -79,10 +79,10 @@ public static class ContrastiveLoss
 
     /// <summary>
     /// Row-major b x (K b) target weights of <see cref="GradedInfoNce"/>: exp(-|dt| / timeScale) between anchor i and
-    /// positive k of anchor j when both come from one source, else 0. Every anchor's own positives lie within
-    /// pos-window, so each row and column has weight.
+    /// positive k of anchor j when both come from one source, plus <paramref name="videoWeight"/> whatever the gap, else 0.
+    /// Every anchor's own positives lie within pos-window, so each row and column has weight.
     /// </summary>
-    public static float[] GradedTargets(IReadOnlyList<int> sources, IReadOnlyList<double> anchorTimes, IReadOnlyList<double> positiveTimes, int positives, double timeScale)
+    public static float[] GradedTargets(IReadOnlyList<int> sources, IReadOnlyList<double> anchorTimes, IReadOnlyList<double> positiveTimes, int positives, double timeScale, double videoWeight = 0)
     {
         int n = sources.Count;
         var targets = new float[n * positives * n];
@@ -92,7 +92,7 @@ public static class ContrastiveLoss
                 {
                     if (sources[j] != sources[i]) continue;
                     double gap = Math.Abs(anchorTimes[i] - positiveTimes[k * n + j]);
-                    targets[i * positives * n + k * n + j] = (float)Math.Exp(-gap / timeScale);
+                    targets[i * positives * n + k * n + j] = (float)(Math.Exp(-gap / timeScale) + videoWeight);
                 }
         return targets;
     }

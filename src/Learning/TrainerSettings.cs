@@ -63,7 +63,13 @@ public sealed record LossSettings
     public double Temperature { get; init; } = 0.1;
 
     /// <summary>Seconds over which the graded loss's target share falls by a factor e (the <c>graded</c> loss only).</summary>
-    public double TimeScale { get; init; } = 3;
+    public double TimeScale { get; init; } = 5;
+
+    /// <summary>
+    /// Target weight the graded loss gives every frame of the anchor's own video on top of exp(-|dt| / time-scale), so
+    /// that a video's frames stay nearer each other than other videos' frames however far apart in time they are.
+    /// </summary>
+    public double VideoWeight { get; init; }
 
     /// <summary>Margin of the triplet loss, in squared distance between unit vectors (0 to 4).</summary>
     public double Margin { get; init; } = 0.2;
@@ -79,6 +85,7 @@ public sealed record LossSettings
         if (!(OrderWeight is >= 0 and <= 10)) yield return $"order-weight must be from 0 to 10 (got {OrderWeight})";
         if (Kind is not (InfoNce or Graded or Triplet)) yield return $"loss must be '{InfoNce}', '{Graded}' or '{Triplet}' (got '{Kind}')";
         if (!(TimeScale > 0) || TimeScale > 3600) yield return $"time-scale must be above 0 and at most 3600 seconds (got {TimeScale})";
+        if (!(VideoWeight is >= 0 and <= 1)) yield return $"video-weight must be from 0 to 1 (got {VideoWeight})";
         if (!(Temperature > 0) || Temperature > 10) yield return $"temperature must be above 0 and at most 10 (got {Temperature})";
         if (!(Margin > 0) || Margin > 4) yield return $"margin must be above 0 and at most 4 (got {Margin})";
     }
@@ -106,13 +113,14 @@ public sealed record AugmentSettings
     // Milder than image self-supervision: here the positive is another moment of the video, which already varies;
     // strong crops hide position and scale, the very things that change between nearby moments, and on real
     // footage (webcam clips) left training at chance. Flips are off because flipping anchor and positive
-    // independently erases left/right motion.
+    // independently erases left/right motion. Colour jitter is off because colour is much of what tells one video
+    // from another: on the held-out clips, jitter 0.2 cost same-video retrieval (mAP 0.974-0.977 against 0.993-0.999).
 
     /// <summary>Smallest crop, as a share of the frame's area, of the random resized crop.</summary>
     public double CropMinScale { get; init; } = 0.7;
 
     /// <summary>Strength of the brightness, contrast and saturation jitter (0 turns it off).</summary>
-    public double ColorJitter { get; init; } = 0.2;
+    public double ColorJitter { get; init; }
 
     public double FlipProbability { get; init; }
     public double GrayProbability { get; init; }

@@ -108,7 +108,7 @@ public sealed class TrainingSession : IDisposable
         float loss, accuracy, spread, similarity;
         float[]? graded = _settings.Loss.Kind == LossSettings.Graded
             ? ContrastiveLoss.GradedTargets(batch.SourceIds.AsSpan(0, n).ToArray(), batch.AnchorPts.AsSpan(0, n).ToArray(),
-                PositiveTimes(batch), batch.Positives, _settings.Loss.TimeScale)
+                PositiveTimes(batch), batch.Positives, _settings.Loss.TimeScale, _settings.Loss.VideoWeight)
             : null;
         double floor = graded is null ? 0 : ContrastiveLoss.GradedFloor(graded, n, batch.Positives * n);
         using (NewDisposeScope())

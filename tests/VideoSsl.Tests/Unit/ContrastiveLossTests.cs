@@ -131,6 +131,13 @@ public class ContrastiveLossTests
         Assert.Equal(Math.Exp(-9.8 / 5), targets[3], 5);            // a2 -> a1's positive
         Assert.Equal(0f, targets[6]);                                // a3 -> source 0
         Assert.Equal(Math.Exp(-0.2 / 5), targets[8], 5);            // a3 -> its own positive
+
+        // A video weight lifts every pair of one source by the same amount, however far apart, and no other pair.
+        float[] lifted = ContrastiveLoss.GradedTargets([0, 0, 1], [0, 10, 0], [0.2, 10.2, 0.2], positives: 1, timeScale: 5, videoWeight: 0.1);
+        Assert.Equal(Math.Exp(-10.2 / 5) + 0.1, lifted[1], 5);
+        Assert.Equal(Math.Exp(-0.2 / 5) + 0.1, lifted[8], 5);
+        Assert.Equal(0f, lifted[2]);
+        Assert.Equal(0f, lifted[6]);
     }
 
     [Fact]
