@@ -3,8 +3,11 @@ namespace VideoSsl.Evaluation.Metrics;
 /// <summary>ROC AUC of near pairs over far pairs: pooled over every pair, and balanced (each video weighs the same).</summary>
 public sealed record NearFarAuc(double Pooled, double Balanced, IReadOnlyDictionary<string, double> PerVideo, long NearPairs, long FarPairs);
 
-/// <summary>Same-video retrieval: is a frame's nearest neighbour (outside its own neighbourhood in time) from its video?</summary>
-public sealed record Retrieval(double Top1, double MeanAveragePrecision, int Queries);
+/// <summary>
+/// Same-video retrieval: is a frame's nearest neighbour (outside its own neighbourhood in time) from its video? The
+/// mean average precision also per video, over the queries taken from it, so that the report shows whose frames get lost.
+/// </summary>
+public sealed record Retrieval(double Top1, double MeanAveragePrecision, int Queries, IReadOnlyDictionary<string, double> PerVideo);
 
 /// <summary>Kendall's tau between embedding distance and time gap, per video and averaged over videos.</summary>
 public sealed record TemporalOrder(double MeanTau, IReadOnlyDictionary<string, double> PerVideo);
@@ -68,10 +71,12 @@ public static class TemporalMetrics
     /// </summary>
     public static Retrieval SameVideo(FrameSet set, double negGap, int maxQueries = 1500)
     {
-        if (set.Ranges().Count < 2) return new Retrieval(double.NaN, double.NaN, 0);
+        if (set.Ranges().Count < 2) return new Retrieval(double.NaN, double.NaN, 0, new Dictionary<string, double>());
         int step = Math.Max(1, set.Count / maxQueries);
         double top1 = 0, ap = 0;
         int queries = 0;
+        var videoAp = new double[set.VideoNames.Count];
+        var videoQueries = new int[set.VideoNames.Count];
         var scored = new List<(double Similarity, bool Relevant)>(set.Count);
         for (int q = 0; q < set.Count; q += step)
         {
@@ -95,8 +100,14 @@ public static class TemporalMetrics
             }
             ap += precisionSum / hits;
             queries++;
+            videoAp[set.Videos[q]] += precisionSum / hits;
+            videoQueries[set.Videos[q]]++;
         }
-        return new Retrieval(top1 / queries, ap / queries, queries);
+        // Keyed by name like the other per-video results (videos of one name in different folders share a row).
+        var perVideo = new Dictionary<string, double>();
+        for (int v = 0; v < videoAp.Length; v++)
+            if (videoQueries[v] > 0) perVideo[set.VideoNames[v]] = videoAp[v] / videoQueries[v];
+        return new Retrieval(top1 / queries, ap / queries, queries, perVideo);
     }
 
     /// <summary>

@@ -68,12 +68,24 @@ public sealed class ReportWriter(string folder)
         text.AppendLine();
         text.AppendLine("## Per video");
         text.AppendLine();
-        text.AppendLine("| video | frames | seconds | " + string.Join(" | ", results.Select(r => $"AUC {r.Name}")) + " | " + string.Join(" | ", results.Select(r => $"tau {r.Name}")) + " |");
-        text.AppendLine("|---|---:|---:|" + string.Concat(results.Select(_ => "---:|")) + string.Concat(results.Select(_ => "---:|")));
+        // Retrieval per video only where there is retrieval (two or more videos).
+        bool retrieval = results.Any(r => r.Retrieval.PerVideo.Count > 0);
+        var metrics = new List<(string Label, Func<FeaturizerResult, IReadOnlyDictionary<string, double>> Values)>
+        {
+            ("AUC", r => r.NearFar.PerVideo),
+            ("tau", r => r.TimeOrder.PerVideo),
+        };
+        if (retrieval) metrics.Add(("mAP", r => r.Retrieval.PerVideo));
+        text.AppendLine("| video | frames | seconds | " + string.Join(" | ", metrics.SelectMany(m => results.Select(r => $"{m.Label} {r.Name}"))) + " |");
+        text.AppendLine("|---|---:|---:|" + string.Concat(metrics.SelectMany(_ => results.Select(_ => "---:|"))));
         foreach (var video in report.Videos)
             text.AppendLine($"| {video.Name} | {video.Frames} | {F(video.Seconds, "0.#")} | "
-                + string.Join(" | ", results.Select(r => F(r.NearFar.PerVideo.GetValueOrDefault(video.Name, double.NaN)))) + " | "
-                + string.Join(" | ", results.Select(r => F(r.TimeOrder.PerVideo.GetValueOrDefault(video.Name, double.NaN)))) + " |");
+                + string.Join(" | ", metrics.SelectMany(m => results.Select(r => F(m.Values(r).GetValueOrDefault(video.Name, double.NaN))))) + " |");
+        if (retrieval)
+        {
+            text.AppendLine();
+            text.AppendLine("mAP per video: same-video retrieval over the queries taken from that video.");
+        }
         text.AppendLine();
         text.AppendLine("## Baselines");
         text.AppendLine();

@@ -63,8 +63,28 @@ public class TemporalMetricsTests
         Assert.Equal(1.0, retrieval.Top1, 9);
         Assert.Equal(1.0, retrieval.MeanAveragePrecision, 9);
 
+        Assert.All(new[] { "v0", "v1", "v2" }, v => Assert.Equal(1.0, retrieval.PerVideo[v], 9));
+
         var random = TemporalMetrics.SameVideo(Build(3, 60, Random), negGap: 2);
         Assert.InRange(random.Top1, 0.2, 0.5);   // one in three by chance
+    }
+
+    [Fact]
+    public void Retrieval_per_video_shows_which_videos_lose_their_frames()
+    {
+        // v0 and v2 lie on top of each other (they differ only in a tiny third component), v1 apart from both: v1's
+        // queries find only v1, while v0's and v2's find the other of the two about as often as their own.
+        var set = Build(3, 60, (v, t) => v switch
+        {
+            0 => [1, 0, (float)(0.01 * Math.Sin(t))],
+            1 => [0, 1, (float)(0.01 * Math.Sin(t))],
+            _ => [1, 0, (float)(0.01 * Math.Cos(t))],
+        });
+        var retrieval = TemporalMetrics.SameVideo(set, negGap: 2);
+        Assert.Equal(1.0, retrieval.PerVideo["v1"], 9);
+        Assert.InRange(retrieval.PerVideo["v0"], 0, 0.9);
+        Assert.InRange(retrieval.PerVideo["v2"], 0, 0.9);
+        Assert.Equal(retrieval.MeanAveragePrecision, retrieval.PerVideo.Values.Average(), 9);   // equal query counts
     }
 
     [Fact]
