@@ -143,7 +143,7 @@ public sealed class EvaluationRun(ILoggerFactory logs)
     /// <summary>One decode pass per frame size; every featurizer of that size sees the same frames, in batches.</summary>
     private Dictionary<string, FrameSet> Featurize(PreparedSources prepared, IReadOnlyList<IFrameFeaturizer> featurizers, double fps, CancellationToken cancel)
     {
-        var names = prepared.Files.Select(f => f.Source.Name).ToList();
+        var names = UniqueNames(prepared.Files.Select(f => f.Source.Name).ToList(), prepared.Files.Select(f => f.Source.Path).ToList());
         var sets = new Dictionary<string, FrameSet>();
         foreach (var group in featurizers.GroupBy(f => f.FrameSize))
         {
@@ -180,6 +180,26 @@ public sealed class EvaluationRun(ILoggerFactory logs)
                 sets[f.Name] = new FrameSet(features[f.Name].ToArray(), f.Dimension, [.. videos], [.. times], names);
         }
         return sets;
+    }
+
+    /// <summary>
+    /// The name each video goes by in the report: its file name, or, where two share one (label folders often hold
+    /// 0.mp4, 1.mp4, ...), its folder and file name, so that no two videos' per-video numbers land in one row.
+    /// </summary>
+    public static IReadOnlyList<string> UniqueNames(IReadOnlyList<string> fileNames, IReadOnlyList<string> paths)
+    {
+        var names = fileNames.ToList();
+        var shared = names.GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        for (int i = 0; i < names.Count; i++)
+            if (shared.Contains(names[i]) && Path.GetFileName(Path.GetDirectoryName(paths[i])) is { Length: > 0 } folder)
+                names[i] = $"{folder}/{names[i]}";
+        // Still shared (the same folder name twice, or a source given twice): number them in order.
+        foreach (var group in names.Select((n, i) => (n, i)).GroupBy(x => x.n).Where(g => g.Count() > 1))
+        {
+            int k = 1;
+            foreach (var (_, i) in group) names[i] = $"{names[i]} ({k++})";
+        }
+        return names;
     }
 
     /// <summary>The run folder a checkpoint belongs to (for its metrics.jsonl), if it has one.</summary>

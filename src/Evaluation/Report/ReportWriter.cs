@@ -194,6 +194,11 @@ public sealed class ReportWriter(string folder)
         return "loss.png";
     }
 
-    private static string Slug(string name) =>
-        new string(Path.GetFileNameWithoutExtension(name).Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
+    /// <summary>A video's report name as a file-name part: "franck.mp4" to "franck", "grid/0.mp4" to "grid-0".</summary>
+    private static string Slug(string name)
+    {
+        string stem = System.Text.RegularExpressions.Regex.Replace(name, @"\.[A-Za-z0-9]{1,5}(?=( \(\d+\))?$)", "");
+        string dashed = new(stem.Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray());
+        return System.Text.RegularExpressions.Regex.Replace(dashed, "-+", "-").Trim('-');
+    }
 }

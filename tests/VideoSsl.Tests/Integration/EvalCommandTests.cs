@@ -71,6 +71,10 @@ public class EvalCommandTests(ClipSet clips) : IClassFixture<ClipSet>, IDisposab
             .ToDictionary(r => r.GetProperty("name").GetString()!, r => r.GetProperty("probe"));
         Assert.All(probe.Values, p => Assert.InRange(p.GetProperty("accuracy").GetDouble(), 0, 1));
         Assert.True(probe["raw-pixels"].GetProperty("accuracy").GetDouble() >= 0.9);   // a grid and a fractal differ at a glance
+        // Both folders hold 0.mp4 and 1.mp4: each of the four keeps its own per-video numbers and its own plot.
+        var names = report.RootElement.GetProperty("videos").EnumerateArray().Select(v => v.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["fractal/0.mp4", "fractal/1.mp4", "grid/0.mp4", "grid/1.mp4"], names.Order());
+        Assert.True(File.Exists(_work["report/similarity-grid-0-learned.png"]) && File.Exists(_work["report/similarity-fractal-0-learned.png"]));
         Assert.Contains("linear probe accuracy", File.ReadAllText(_work["report/report.md"]));
     }
 
