@@ -214,10 +214,14 @@ public sealed class BenchRun(ILoggerFactory logs)
         RunTool(python, [script, "--clip", clip, .. common]);
         double twinSeconds = twin.Elapsed.TotalSeconds;
         _log.LogInformation("bench: the same with VideoSsl, as a process");
+        // The twin's loss and augmentation, from the settings the other sections use, not the command line's defaults.
+        var twinsTrainer = TwinsTrainer(new TrainerSettings());
         var ours = Stopwatch.StartNew();
         RunTool("dotnet", [Path.Combine(AppContext.BaseDirectory, "videossl.dll"), "train", "--source", clip, "--out", Path.Combine(folder, "twin-run"),
             "--overwrite", "--device", options.Device, "--max-steps", $"{steps}", "--size", $"{options.Size}", "--batch", $"{options.Batch}",
-            "--pos-window", "0.1", "--neg-gap", "0.5", "--samples-per-frame", "1", "--min-anchors", $"{options.Batch}", "--checkpoint-every", $"{steps * 10}", "--loss", LossSettings.InfoNce]);
+            "--pos-window", "0.1", "--neg-gap", "0.5", "--samples-per-frame", "1", "--min-anchors", $"{options.Batch}", "--checkpoint-every", $"{steps * 10}",
+            "--loss", twinsTrainer.Loss.Kind, "--crop-min-scale", twinsTrainer.Augment.CropMinScale.ToString(CultureInfo.InvariantCulture),
+            "--color-jitter", twinsTrainer.Augment.ColorJitter.ToString(CultureInfo.InvariantCulture)]);
         return new TwinBench(null, ours.Elapsed.TotalSeconds, twinSeconds, steps);
     }
 

@@ -98,12 +98,12 @@ public static class TemporalMetrics
                 hits++;
                 precisionSum += hits / (double)(r + 1);
             }
-            ap += precisionSum / hits;
+            double queryAp = precisionSum / hits;
+            ap += queryAp;
             queries++;
-            videoAp[set.Videos[q]] += precisionSum / hits;
+            videoAp[set.Videos[q]] += queryAp;
             videoQueries[set.Videos[q]]++;
         }
-        // Keyed by name like the other per-video results (videos of one name in different folders share a row).
         var perVideo = new Dictionary<string, double>();
         for (int v = 0; v < videoAp.Length; v++)
             if (videoQueries[v] > 0) perVideo[set.VideoNames[v]] = videoAp[v] / videoQueries[v];

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using ScottPlot;
 using VideoSsl.Evaluation.Metrics;
 using VideoSsl.Graph;
@@ -197,8 +198,8 @@ public sealed class ReportWriter(string folder)
     /// <summary>A video's report name as a file-name part: "franck.mp4" to "franck", "grid/0.mp4" to "grid-0".</summary>
     private static string Slug(string name)
     {
-        string stem = System.Text.RegularExpressions.Regex.Replace(name, @"\.[A-Za-z0-9]{1,5}(?=( \(\d+\))?$)", "");
+        string stem = Regex.Replace(name, @"\.[A-Za-z0-9]{1,5}(?=( \(\d+\))?$)", "");
         string dashed = new(stem.Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray());
-        return System.Text.RegularExpressions.Regex.Replace(dashed, "-+", "-").Trim('-');
+        return Regex.Replace(dashed, "-+", "-").Trim('-');
     }
 }
