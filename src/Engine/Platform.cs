@@ -55,4 +55,20 @@ public static class Platform
         OperatingSystem.IsWindows() ? "put glfw3.dll (from glfw.org, 64-bit) next to videossl.exe or on PATH"
         : OperatingSystem.IsMacOS() ? "install it with 'brew install glfw'"
         : "install it with 'sudo apt-get install libglfw3 libegl1 libegl-mesa0 libgl1-mesa-dri' (or run scripts/setup)";
+
+    /// <summary>
+    /// The file of the GNU OpenMP runtime LibTorch loaded into this process (its CPU builds for Linux ship one under a
+    /// hashed name, PyTorch's wheels another), found in /proc/self/maps; null elsewhere or when none is loaded.
+    /// Windows' LibTorch uses another OpenMP runtime, which the fused kernels do not call.
+    /// </summary>
+    public static string? LoadedGnuOpenMpLibrary()
+    {
+        if (!HasProcFileSystem) return null;
+        foreach (string line in File.ReadLines("/proc/self/maps"))
+        {
+            int path = line.IndexOf('/');
+            if (path >= 0 && Path.GetFileName(line.AsSpan(path)).StartsWith("libgomp", StringComparison.Ordinal)) return line[path..];
+        }
+        return null;
+    }
 }

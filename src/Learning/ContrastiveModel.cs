@@ -13,19 +13,27 @@ namespace VideoSsl.Learning;
 /// </summary>
 public sealed class ContrastiveModel : Module<Tensor, Tensor>
 {
+    // The Sequential keeps the parameter names checkpoints and the PyTorch export use (backbone.conv0.weight, ...);
+    // the forward pass walks the same modules itself so that each BatchNorm and ReLU pair runs fused.
     private readonly Sequential backbone;
     private readonly Sequential head;
+    private readonly Conv2d[] _convolutions;
+    private readonly BatchNorm2d[] _norms;
 
     public ContrastiveModel(ModelSettings settings) : base(nameof(ContrastiveModel))
     {
         Settings = settings;
         var blocks = new List<(string, Module<Tensor, Tensor>)>();
+        _convolutions = new Conv2d[settings.Channels.Length];
+        _norms = new BatchNorm2d[settings.Channels.Length];
         long channelsIn = 3;
         for (int i = 0; i < settings.Channels.Length; i++)
         {
             long channels = settings.Channels[i];
-            blocks.Add(($"conv{i}", Conv2d(channelsIn, channels, kernel_size: 3, stride: 2, padding: 1, bias: false)));
-            blocks.Add(($"norm{i}", BatchNorm2d(channels)));
+            _convolutions[i] = Conv2d(channelsIn, channels, kernel_size: 3, stride: 2, padding: 1, bias: false);
+            _norms[i] = BatchNorm2d(channels);
+            blocks.Add(($"conv{i}", _convolutions[i]));
+            blocks.Add(($"norm{i}", _norms[i]));
             blocks.Add(($"relu{i}", ReLU(inplace: true)));
             channelsIn = channels;
         }
@@ -42,7 +50,17 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
     public ModelSettings Settings { get; }
 
     /// <summary>[B, C, H/16, W/16] spatial features.</summary>
-    public Tensor FeatureMap(Tensor images) => backbone.forward(images);
+    public Tensor FeatureMap(Tensor images)
+    {
+        var map = images;
+        for (int i = 0; i < _convolutions.Length; i++)
+        {
+            using var convolved = _convolutions[i].forward(map);
+            if (i > 0) map.Dispose();
+            map = BatchNormRelu.Forward(_norms[i], convolved);
+        }
+        return map;
+    }
 
     /// <summary>[B, C] pooled features, L2-normalised: the embedding users get.</summary>
     public Tensor Embed(Tensor images)
