@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -248,8 +250,9 @@ internal static unsafe class BatchNormReluKernels
         {
             float* input = x + r * channels, output = y + r * channels;
             for (int c = 0; c < channels; c += width)
-                Store(output + c, Vector.Max(Load(input + c) * Load(scale + c) + Load(shift + c), Vector<float>.Zero));
+                StoreStreaming(output + c, Vector.Max(Load(input + c) * Load(scale + c) + Load(shift + c), Vector<float>.Zero));
         }
+        FenceStreamingStores();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -302,9 +305,10 @@ internal static unsafe class BatchNormReluKernels
             {
                 var v = Load(x + row + c);
                 var dz = PassedGradient(v, Load(dy + row + c), Load(scale + c), Load(shift + c));
-                Store(dx + row + c, dz * Load(slope + c) + Load(offset + c) - (v - Load(mean + c)) * Load(centredSlope + c));
+                StoreStreaming(dx + row + c, dz * Load(slope + c) + Load(offset + c) - (v - Load(mean + c)) * Load(centredSlope + c));
             }
         }
+        FenceStreamingStores();
     }
 
     /// <summary>The ReLU's backward: the gradient where the normalised input was positive (as LibTorch: 0 at 0).</summary>
@@ -317,6 +321,25 @@ internal static unsafe class BatchNormReluKernels
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* p, Vector<float> v) => Unsafe.WriteUnaligned(p, v);
+
+    /// <summary>
+    /// A store that skips the cache where the hardware has one for this width: the outputs are tens of megabytes,
+    /// more than the cache keeps, and an ordinary store first reads each line it writes. Measured on the step's
+    /// four layers: BatchNorm-ReLU forward 9.4-10.9 ms to 7.0-9.5, backward 18.1-19.1 to 14.4-16.2.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreStreaming(float* p, Vector<float> v)
+    {
+        if (Vector<float>.Count == 8 && Vector256.IsHardwareAccelerated && ((nint)p & 31) == 0)
+            Vector256.StoreAlignedNonTemporal(Vector256.AsVector256(v), p);
+        else Unsafe.WriteUnaligned(p, v);
+    }
+
+    /// <summary>Streaming stores are weakly ordered: fenced before the range counts as written.</summary>
+    private static void FenceStreamingStores()
+    {
+        if (Sse.IsSupported) Sse.StoreFence();
+    }
 
     private static void AddTo(double[] totals, int start, Vector<float> values)
     {

@@ -5,8 +5,8 @@ namespace VideoSsl.Learning;
 /// <summary>Turns rgb24 frame bytes into the model's input: [N, 3, S, S] float on the device, normalised.</summary>
 public static class FrameTensors
 {
-    private static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
-    private static readonly float[] Std = [0.229f, 0.224f, 0.225f];
+    internal static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
+    internal static readonly float[] Std = [0.229f, 0.224f, 0.225f];
 
     /// <summary>Bytes to [N, 3, S, S] floats in [0, 1] on <paramref name="device"/> (the copy to the device moves bytes, not floats).</summary>
     public static Tensor ToUnitRange(byte[] pixels, int frames, int size, Device device)

@@ -115,10 +115,7 @@ public sealed class TrainingSession : IDisposable
         {
             Model.train();
             int k = batch.Positives;
-            var frames = FrameTensors.ToUnitRange(batch.Pixels, (1 + k) * n, batch.Size, Device);
-            var anchors = _augmenter.Augment(frames.narrow(0, 0, n));
-            var positives = _augmenter.Augment(frames.narrow(0, n, k * n));
-            var input = FrameTensors.ChannelsLast(FrameTensors.Normalize(cat([anchors, positives], 0)));
+            var input = _augmenter.ModelInput(batch.Pixels, n, k * n, batch.Size, Device);
             Tensor embedded, features = null!;
             if (_settings.Loss.OrderWeight > 0) (features, embedded) = Model.ForwardBoth(input);
             else embedded = Model.forward(input);

@@ -49,3 +49,37 @@ public class BatchAugmenterTests
         Assert.True(output.allclose(mirrored, rtol: 0, atol: 1e-5));
     }
 }
+
+public class FusedModelInputTests
+{
+    private static byte[] Frames(int count, int size)
+    {
+        var pixels = new byte[count * size * size * 3];
+        new Random(3).NextBytes(pixels);
+        return pixels;
+    }
+
+    [Theory]
+    [InlineData(0.7, 0.0, 0.0, 0.0)]   // the default: crops only
+    [InlineData(0.3, 0.4, 0.5, 0.3)]   // strong crops, flips, colour jitter and greyscale
+    [InlineData(1.0, 0.0, 0.0, 0.0)]   // full-frame views: the standardised frames themselves
+    public void The_one_pass_input_equals_the_one_made_from_LibTorch_operations(double cropMinScale, double jitter, double flip, double grey)
+    {
+        var augmenter = new BatchAugmenter(new AugmentSettings { CropMinScale = cropMinScale, ColorJitter = jitter, FlipProbability = flip, GrayProbability = grey });
+        const int anchors = 5, positives = 10, size = 24;
+        var pixels = Frames(anchors + positives, size);
+
+        manual_seed(21);
+        using var fused = augmenter.ModelInput(pixels, anchors, positives, size, CPU);
+        manual_seed(21);
+        using var composed = augmenter.ComposedModelInput(pixels, anchors, positives, size, CPU);
+
+        Assert.Equal(composed.shape, fused.shape);
+        Assert.True(BatchNormRelu.IsChannelsLast(fused));
+        double worst = fused.sub(composed).abs().max().item<float>();
+        Assert.True(worst < 1e-4, $"largest difference {worst}");
+        // The views differ from the frames (and from each other) unless they are the whole frame.
+        using var plain = FrameTensors.Normalize(FrameTensors.ToUnitRange(pixels, anchors + positives, size, CPU));
+        Assert.Equal(cropMinScale == 1 && jitter == 0 && flip == 0, fused.allclose(plain, rtol: 0, atol: 1e-4));
+    }
+}
