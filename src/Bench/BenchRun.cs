@@ -125,7 +125,9 @@ public sealed class BenchRun(ILoggerFactory logs)
         using var session = new TrainingSession(settings, device, seed: 1);
         var batch = new TrainingBatch(options.Batch, options.Size) { Count = options.Batch, FramesIngested = 0 };
         new Random(1).NextBytes(batch.Pixels);
-        for (int i = 0; i < 5; i++) session.Train(batch);   // warm-up: allocator, kernels, caches
+        // Warm-up: the allocator growing to its working set, oneDNN building its kernels, .NET compiling the step's
+        // managed code at full optimisation (after 30 calls); the steps before that run slower.
+        for (int i = 0; i < 30; i++) session.Train(batch);
         var watch = Stopwatch.StartNew();
         for (int i = 0; i < options.Steps; i++) session.Train(batch);
         double step = watch.Elapsed.TotalSeconds / options.Steps;
