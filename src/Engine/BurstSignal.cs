@@ -7,7 +7,8 @@ namespace VideoSsl.Engine;
 /// </summary>
 public sealed class BurstSignal
 {
-    private readonly SemaphoreSlim _ready = new(0);
+    // No spinning before it sleeps: a spinning wait burned more CPU than the wake-up it hoped to save.
+    private readonly ManualResetEventSlim _ready = new(false, spinCount: 0);
     private int _wanted;   // items a waiting consumer wants queued before it is woken; 0 when nobody waits
 
     /// <summary>Consumer side: returns once <paramref name="available"/>() reaches <paramref name="count"/> or <paramref name="finished"/>() is true.</summary>
@@ -20,6 +21,8 @@ public sealed class BurstSignal
             return;
         }
         _ready.Wait(cancel);
+        // A late Notify from an earlier round may have set it: callers recheck the queue, so that is only a spurious wake.
+        _ready.Reset();
     }
 
     /// <summary>Producer side, after each item and once when finished.</summary>
@@ -27,6 +30,6 @@ public sealed class BurstSignal
     {
         int wanted = Volatile.Read(ref _wanted);
         if (wanted > 0 && (finished || available >= wanted) && Interlocked.CompareExchange(ref _wanted, 0, wanted) == wanted)
-            _ready.Release();
+            _ready.Set();
     }
 }

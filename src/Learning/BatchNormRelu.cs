@@ -152,9 +152,9 @@ internal sealed class BatchNormReluFunction : autograd.SingleTensorFunction<Batc
 }
 
 /// <summary>
-/// The passes over a [rows, channels] float matrix, vectorised across channels and split by rows over as many cores
-/// as LibTorch uses (its own threads sit idle while these run). Each pass is a static method over raw pointers, so
-/// the JIT keeps its arguments in registers; captured by a lambda they would be reloaded after every store.
+/// The passes over a [rows, channels] float matrix, vectorised across channels and split by rows over LibTorch's own
+/// threads. Each pass is a static method over raw pointers, so the JIT keeps its arguments in registers; captured by
+/// a lambda they would be reloaded after every store.
 /// </summary>
 internal static unsafe class BatchNormReluKernels
 {
