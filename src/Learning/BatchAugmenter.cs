@@ -66,7 +66,7 @@ public sealed class BatchAugmenter
         var parameters = FusedViews.Parameters.From(anchorViews, positiveViews);
         var output = empty(anchors + positives, size, size, 3);
         fixed (byte* source = pixels)
-            FusedViews.Render(source, (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(output.bytes)), anchors + positives, size, parameters);
+            FusedViews.Render(source, FrameTensors.Floats(output), anchors + positives, size, parameters);
         return output.permute(0, 3, 1, 2);
     }
 
@@ -174,8 +174,7 @@ public sealed class BatchAugmenter
 
         public static void Render(byte* source, float* output, int frames, int size, Parameters parameters)
         {
-            int parts = Math.Clamp(Math.Min(get_num_threads(), frames), 1, 64);
-            LibTorchThreads.ForEachPart(parts, part =>
+            LibTorchThreads.ForEachRange(frames, LibTorchThreads.Parts(frames, 1), (_, first, end) =>
             {
                 // Two RGBA float images of one frame (the source, then its view): 16-byte pixels, one vector each.
                 var scratch = ArrayPool<float>.Shared.Rent(2 * size * size * 4 + 4);
@@ -185,7 +184,7 @@ public sealed class BatchAugmenter
                     {
                         // Aligned to 16 bytes so that no pixel straddles a cache line.
                         float* aligned = (float*)(((nint)buffer + 15) & ~(nint)15);
-                        for (int f = frames * part / parts; f < frames * (part + 1) / parts; f++)
+                        for (int f = (int)first; f < end; f++)
                             RenderFrame(source + (long)f * size * size * 3, output + (long)f * size * size * 3, f, size, parameters,
                                 aligned, aligned + size * size * 4);
                     }

@@ -48,7 +48,7 @@ public static class BatchNormRelu
     internal static unsafe float* Rows(Tensor channelsLast)
     {
         using var rows = channelsLast.permute(0, 2, 3, 1);
-        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, float>(rows.bytes)));
+        return FrameTensors.Floats(rows);
     }
 
     /// <summary>An uninitialised channels-last tensor of the given [N, C, H, W] shape.</summary>
@@ -106,7 +106,7 @@ internal sealed class BatchNormReluFunction : autograd.SingleTensorFunction<Batc
         long rows = input.numel() / channels;
 
         // The gradient arrives channels-last from the convolution after; anything else is laid out so first.
-        using var gradient = BatchNormRelu.IsChannelsLast(gradOutput) ? gradOutput.alias() : ChannelsLastCopy(gradOutput);
+        using var gradient = BatchNormRelu.IsChannelsLast(gradOutput) ? gradOutput.alias() : FrameTensors.ChannelsLast(gradOutput);
         var (gradSum, gradCentredSum) = BatchNormReluKernels.GradientSums(
             BatchNormRelu.Rows(input), BatchNormRelu.Rows(gradient), rows, channels, scale, shift, mean);
 
@@ -129,12 +129,6 @@ internal sealed class BatchNormReluFunction : autograd.SingleTensorFunction<Batc
         BatchNormReluKernels.InputGradient(BatchNormRelu.Rows(input), BatchNormRelu.Rows(gradient), BatchNormRelu.Rows(gradInput),
             rows, channels, scale, shift, mean, slope, offset, centredSlope);
         return [gradInput, tensor(gradWeight), tensor(gradBias), null!];
-    }
-
-    private static Tensor ChannelsLastCopy(Tensor t)
-    {
-        using var rows = t.permute(0, 2, 3, 1).contiguous();
-        return rows.permute(0, 3, 1, 2);
     }
 
     /// <summary>What <c>BatchNorm2d</c> does to its running statistics in a training step (the unbiased variance, as PyTorch).</summary>
@@ -346,15 +340,10 @@ internal static unsafe class BatchNormReluKernels
         for (int i = 0; i < Vector<float>.Count; i++) totals[start + i] += values[i];
     }
 
-    private static int Parts(long rows) => (int)Math.Clamp(Math.Min(get_num_threads(), rows / RowsPerBlock), 1, 64);
+    private static int Parts(long rows) => LibTorchThreads.Parts(rows, RowsPerBlock);
 
     /// <summary>Splits the rows into one contiguous range per LibTorch thread and runs them on LibTorch's threads.</summary>
-    private static void ForRowRanges(long rows, Action<int, long, long> body)
-    {
-        int parts = Parts(rows);
-        if (parts == 1) body(0, 0, rows);
-        else LibTorchThreads.ForEachPart(parts, part => body(part, rows * part / parts, rows * (part + 1) / parts));
-    }
+    private static void ForRowRanges(long rows, Action<int, long, long> body) => LibTorchThreads.ForEachRange(rows, Parts(rows), body);
 
     /// <summary>Two per-channel sums, each range adding into its own pair of arrays, added up at the end.</summary>
     private static (double[], double[]) SumOverRowRanges(long rows, int channels, Action<long, long, double[], double[]> body)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace VideoSsl.Learning;
@@ -29,6 +31,10 @@ public static class FrameTensors
         using var nhwc = images.permute(0, 2, 3, 1).contiguous();
         return nhwc.permute(0, 3, 1, 2);
     }
+
+    /// <summary>A contiguous float tensor's memory on the CPU, for the fused passes (valid while the tensor lives).</summary>
+    internal static unsafe float* Floats(Tensor contiguous) =>
+        (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, float>(contiguous.bytes)));
 
     /// <summary>Standardises [0, 1] images with the ImageNet channel statistics.</summary>
     public static Tensor Normalize(Tensor unitRange)

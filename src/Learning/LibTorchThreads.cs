@@ -1,6 +1,7 @@
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using VideoSsl.Engine;
+using static TorchSharp.torch;
 
 namespace VideoSsl.Learning;
 
@@ -16,6 +17,19 @@ internal static unsafe class LibTorchThreads
     private static readonly Lazy<Team?> Runtime = new(Resolve);
 
     public static bool Available => Runtime.Value is not null;
+
+    /// <summary>How many contiguous ranges of at least <paramref name="grain"/> items to cut <paramref name="count"/> into: one per LibTorch thread.</summary>
+    public static int Parts(long count, long grain) => (int)Math.Clamp(Math.Min(get_num_threads(), count / grain), 1, 64);
+
+    /// <summary>
+    /// Cuts [0, <paramref name="count"/>) into <paramref name="parts"/> contiguous ranges and calls body(part, start, end)
+    /// for each on the team (a single part on the calling thread).
+    /// </summary>
+    public static void ForEachRange(long count, int parts, Action<int, long, long> body)
+    {
+        if (parts == 1) body(0, 0, count);
+        else ForEachPart(parts, part => body(part, count * part / parts, count * (part + 1) / parts));
+    }
 
     /// <summary>Calls <paramref name="body"/> once for each part in [0, parts), spread over the team; returns when all are done.</summary>
     public static void ForEachPart(int parts, Action<int> body)
