@@ -15,13 +15,17 @@ namespace VideoSsl.Bench;
 /// <param name="TrainOnly">Only the train step (for a machine without FFmpeg, such as a GPU box with PyTorch alone).</param>
 public sealed record BenchOptions(int Size = 96, int Batch = 32, string Device = "cpu", int Steps = 20, bool Twin = false, bool TrainOnly = false);
 
-/// <summary>Decode: the project's decode stage against the bare ffmpeg command with the same filters, same clip.</summary>
-public sealed record DecodeBench(long Frames, double BareWallSeconds, double BareCpuSeconds, double WallSeconds, double CpuSeconds)
+/// <summary>
+/// Decode: the project's decode stage against the bare ffmpeg command with the same filters and threads, same clip. The
+/// seconds are the median run's of each; the ratio is the median of the runs' ratios, each run of the stage over
+/// the bare run just before it (the two are a few seconds apart, so a slower moment of the machine hits both).
+/// </summary>
+public sealed record DecodeBench(long Frames, double BareWallSeconds, double BareCpuSeconds, double WallSeconds, double CpuSeconds, double[] RunRatios)
 {
     public double FramesPerSecond => Frames / WallSeconds;
     public double CpuMillisecondsPerFrame => CpuSeconds * 1000 / Frames;
     public double BareCpuMillisecondsPerFrame => BareCpuSeconds * 1000 / Frames;
-    public double CpuRatio => CpuSeconds / BareCpuSeconds;
+    public double CpuRatio => RunRatios.Order().ElementAt(RunRatios.Length / 2);
 }
 
 /// <summary>Train step on synthetic frames against the machine's float32 matmul rate, measured in the same run.</summary>
@@ -57,6 +61,8 @@ public sealed class BenchRun(ILoggerFactory logs)
     // building its kernels, .NET compiling the step's managed code at full optimisation (after 30 calls) all make
     // the first steps slower.
     private const int WarmUpSteps = 30;
+
+    private const int DecodeRuns = 7;
 
     private readonly ILogger _log = logs.CreateLogger("bench");
 
@@ -97,25 +103,28 @@ public sealed class BenchRun(ILoggerFactory logs)
         var item = DecodeWorkItem.Schedule([(new VideoSource(0, clip, false), info)], 1, settings)[0];
         string filters = $"fps={item.Rate.ToString("0.######", CultureInfo.InvariantCulture)},scale={size}:{size}:flags=area,format=rgb24";
         string ffmpeg = FfmpegTools.Find("ffmpeg")!;
+        // The same threading as the stage's FFmpeg: the ratio is the stage's cost over FFmpeg's doing the same work.
+        string[] threads = FfmpegInputs.ThreadOptions(settings);
 
         // One unmeasured pass first: the first run of the decode stage also pays for .NET compiling its code (and
         // recompiling the hot parts at full optimisation), a one-time cost that is not the stage's per-frame cost.
-        // Then the two alternate, three times each, and each keeps its median: one run of either moves by a few percent.
+        // Then the two alternate: single runs of either move by a few percent (FFmpeg's own threads, the machine),
+        // more than the stage's overhead, so one ratio needs several pairs.
         _log.LogInformation("bench: decode, warm-up pass");
         DecodeAll(item, settings, cancel);
         var bareRuns = new List<(double Wall, double Cpu)>();
         var ourRuns = new List<(double Wall, double Cpu)>();
         long frames = 0;
-        for (int run = 0; run < 3; run++)
+        for (int run = 0; run < DecodeRuns; run++)
         {
-            _log.LogInformation("bench: decode, bare ffmpeg ({Run} of 3)", run + 1);
-            bareRuns.Add(CpuClock.Measure(() => RunTool(ffmpeg, ["-v", "error", "-nostdin", "-i", clip, "-map", "0:v:0", "-an", "-vf", filters, "-f", "rawvideo", "-y", "/dev/null"])));
-            _log.LogInformation("bench: decode, the decode stage ({Run} of 3)", run + 1);
+            _log.LogInformation("bench: decode, bare ffmpeg then the decode stage ({Run} of {Runs})", run + 1, DecodeRuns);
+            bareRuns.Add(CpuClock.Measure(() => RunTool(ffmpeg, ["-v", "error", "-nostdin", .. threads, "-i", clip, "-map", "0:v:0", "-an", "-vf", filters, "-f", "rawvideo", "-y", "/dev/null"])));
             ourRuns.Add(CpuClock.Measure(() => frames = DecodeAll(item, settings, cancel)));
         }
-        var bare = bareRuns.OrderBy(r => r.Cpu).ElementAt(1);
-        var ours = ourRuns.OrderBy(r => r.Cpu).ElementAt(1);
-        return new DecodeBench(frames, bare.Wall, bare.Cpu, ours.Wall, ours.Cpu);
+        var bare = bareRuns.OrderBy(r => r.Cpu).ElementAt(DecodeRuns / 2);
+        var ours = ourRuns.OrderBy(r => r.Cpu).ElementAt(DecodeRuns / 2);
+        double[] ratios = [.. ourRuns.Zip(bareRuns, (o, b) => o.Cpu / b.Cpu)];
+        return new DecodeBench(frames, bare.Wall, bare.Cpu, ours.Wall, ours.Cpu, ratios);
     }
 
     /// <summary>The clip through the decode stage, read as the sampler reads file sources; returns the frames read.</summary>
@@ -129,7 +138,7 @@ public sealed class BenchRun(ILoggerFactory logs)
             // A burst of frames per wake-up.
             if (!stage.Output.TryRead(out var message))
             {
-                stage.WaitForOutput(4, cancel);
+                stage.WaitForOutput(DecodeStage.ConsumerBurst, cancel);
                 if (!stage.Output.TryReadBlocking(out message, cancel)) break;
             }
             if (message.Frame is null) continue;

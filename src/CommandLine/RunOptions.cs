@@ -28,6 +28,7 @@ public static class RunOptions
         Setting<double>(command, settings, "--read-timeout", "Seconds of silence after which a network stream counts as dropped (default 5)", (c, v) => c with { Decode = c.Decode with { ReadTimeoutSeconds = v } });
         Setting<double>(command, settings, "--reconnect-max", "Longest wait between attempts to reopen a dropped live source (default 30 s)", (c, v) => c with { Decode = c.Decode with { ReconnectMaxSeconds = v } });
         Setting<int>(command, settings, "--parallel-sources", "Sources decoded at once, mixed in every batch (default 2)", (c, v) => c with { Decode = c.Decode with { ParallelSources = v } });
+        Setting<int>(command, settings, "--ffmpeg-threads", "Decoding and filtering threads per FFmpeg process (default 0: FFmpeg's choice; 1 costs the least CPU per frame, for many sources at once)", (c, v) => c with { Decode = c.Decode with { FfmpegThreads = v } });
         Setting<int>(command, settings, "--batch", "Anchor/positive pairs per step; a step trains on twice as many frames (default 32)", (c, v) => c with { Sampler = c.Sampler with { Batch = v } });
         Setting<double>(command, settings, "--pos-window", "Seconds within which a frame is a positive for its anchor (default 0.5)", (c, v) => c with { Sampler = c.Sampler with { PosWindow = v } });
         Setting<double>(command, settings, "--neg-gap", "Seconds apart that anchors of one source must stand; closer pairs are masked out of infonce and triplet (default 2)", (c, v) => c with { Sampler = c.Sampler with { NegGap = v } });

@@ -90,6 +90,12 @@ public sealed class DecodeStage : Stage
     }
 
     /// <summary>Waits until <paramref name="count"/> messages are queued for the consumer or decoding has ended (see <see cref="BurstSignal"/>).</summary>
+    /// <summary>
+    /// Frames a consumer of file sources waits for before it wakes (<see cref="WaitForOutput"/>): every wake-up is a
+    /// context switch on each side, and at one per frame or two they cost a few percent of the decode (bench).
+    /// </summary>
+    public const int ConsumerBurst = 8;
+
     public void WaitForOutput(int count, CancellationToken cancel) =>
         _outputBurst.Wait(count, () => _output.Reader.Count, () => _output.Reader.Completion.IsCompleted || Completion.IsCompleted, cancel);
 
@@ -330,7 +336,6 @@ public sealed class DecodeStage : Stage
         public long Delivered { get; set; }
 
         /// <summary>Frames the merge lets a file lane queue before taking them: one wake-up per burst, not per frame.</summary>
-        private const int BurstFrames = 4;
 
         /// <summary>A frame read ahead while draining refills, handed out first.</summary>
         public VideoFrame? Pending { get; set; }
@@ -345,7 +350,7 @@ public sealed class DecodeStage : Stage
             }
             if (Reader.Frames.TryRead(out frame!)) return true;
             if (!wait) return false;
-            Reader.WaitForFrames(BurstFrames, cancel);
+            Reader.WaitForFrames(ConsumerBurst, cancel);
             return Reader.Frames.TryReadBlocking(out frame, cancel);
         }
 

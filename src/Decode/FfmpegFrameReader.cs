@@ -18,7 +18,8 @@ public sealed record ReadOptions
     /// <summary>Stop once this index is reached (exclusive).</summary>
     public long? StopAt { get; init; }
 
-    public int Capacity { get; init; } = 8;
+    /// <summary>Frames queued before FFmpeg is held back: room for two of the decode stage's bursts.</summary>
+    public int Capacity { get; init; } = 2 * DecodeStage.ConsumerBurst;
 
     /// <summary>
     /// Live reading: a full queue drops its oldest frame instead of holding FFmpeg back, and frames are numbered on
@@ -148,17 +149,16 @@ public sealed class FfmpegFrameReader : IDisposable
             using var stopping = _stop.Token.Register(() => Kill(process));
             try
             {
-                // Large reads: far fewer system calls than frame-sized ones.
-                using var pipe = new BufferedStream(process.StandardOutput.BaseStream, 1 << 20);
+                // Frames are read straight into their buffers. A wide pipe lets FFmpeg run ahead by a few dozen
+                // frames instead of two, so the reader is woken less often.
+                var pipe = process.StandardOutput.BaseStream;
+                Platform.WidenPipe(pipe, 1 << 20);
                 byte[] scratch = new byte[readBytes];
                 while (!_stop.IsCancellationRequested && (_options.StopAt is null || produced < _options.StopAt))
                 {
                     bool keep = produced >= _options.SkipBefore;
                     byte[] buffer = keep && layout is null ? VideoFrame.RentBuffer(size) : scratch;
-                    int filled = 0, read;
-                    while (filled < readBytes && (read = pipe.Read(buffer, filled, readBytes - filled)) > 0)
-                        filled += read;
-                    if (filled < readBytes)
+                    if (pipe.ReadAtLeast(buffer.AsSpan(0, readBytes), readBytes, throwOnEndOfStream: false) < readBytes)
                     {
                         if (keep && layout is null) System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
                         break;

@@ -16,6 +16,20 @@ public static class FfmpegInputs
 {
     public static InputPlan For(VideoSource source, DecodeSettings settings, double rate)
     {
+        var plan = Open(source, settings, rate);
+        return plan with { Options = string.Join(' ', [plan.Options, .. ThreadOptions(settings)]) };
+    }
+
+    /// <summary>FFmpeg's decoding and filtering threads per process (see <see cref="DecodeSettings.FfmpegThreads"/>); none when FFmpeg chooses.</summary>
+    public static string[] ThreadOptions(DecodeSettings settings)
+    {
+        if (settings.FfmpegThreads == 0) return [];
+        string threads = settings.FfmpegThreads.ToString(CultureInfo.InvariantCulture);
+        return ["-threads", threads, "-filter_threads", threads, "-filter_complex_threads", threads];
+    }
+
+    private static InputPlan Open(VideoSource source, DecodeSettings settings, double rate)
+    {
         string micro(double seconds) => ((long)(seconds * 1_000_000)).ToString(CultureInfo.InvariantCulture);
         string timeout = micro(settings.ReadTimeoutSeconds);
         const string lowDelay = "-fflags nobuffer -flags low_delay";

@@ -1,9 +1,12 @@
+using System.IO.Pipes;
+using System.Runtime.InteropServices;
+
 namespace VideoSsl.Engine;
 
 /// <summary>
 /// Everything that differs between operating systems, in one place: tool names, install hints, camera input.
 /// </summary>
-public static class Platform
+public static partial class Platform
 {
     /// <summary>How a user installs FFmpeg on this operating system, for error messages.</summary>
     public static string FfmpegInstallHint =>
@@ -71,4 +74,32 @@ public static class Platform
         }
         return null;
     }
+
+    /// <summary>
+    /// Widens a pipe's kernel buffer (Linux: 64 KiB by default, two 96 px frames) so that FFmpeg writes a burst of
+    /// frames before it blocks and the reader wakes once per burst rather than once per frame or two. Best effort:
+    /// elsewhere, or past the system's limit, the pipe keeps its size.
+    /// </summary>
+    public static void WidenPipe(Stream stream, int bytes) => PipeControl(stream, 1031 /* F_SETPIPE_SZ */, bytes);
+
+    /// <summary>A pipe's kernel buffer in bytes; null where that cannot be asked.</summary>
+    public static int? PipeBytes(Stream stream) => PipeControl(stream, 1032 /* F_GETPIPE_SZ */, 0) is > 0 and var bytes ? bytes : null;
+
+    private static int PipeControl(Stream stream, int command, int argument)
+    {
+        if (!OperatingSystem.IsLinux() || stream is not PipeStream pipe) return -1;
+        bool added = false;
+        try
+        {
+            pipe.SafePipeHandle.DangerousAddRef(ref added);
+            return Fcntl((int)pipe.SafePipeHandle.DangerousGetHandle(), command, argument);
+        }
+        finally
+        {
+            if (added) pipe.SafePipeHandle.DangerousRelease();
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "fcntl")]
+    private static partial int Fcntl(int descriptor, int command, int argument);
 }

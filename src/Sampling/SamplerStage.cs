@@ -104,11 +104,9 @@ public sealed class SamplerStage : Stage
     private bool TakeInput(out DecodeOutput message, CancellationToken cancel)
     {
         if (_input.TryRead(out message!)) return true;
-        WaitForInputBurst?.Invoke(InputBurst, cancel);
+        WaitForInputBurst?.Invoke(DecodeStage.ConsumerBurst, cancel);
         return _input.TryReadBlocking(out message, cancel);
     }
-
-    private const int InputBurst = 4;
 
     /// <summary>Set by the graph to the decode stage's <c>WaitForOutput</c>, so the sampler wakes once per few frames.</summary>
     public Action<int, CancellationToken>? WaitForInputBurst { get; init; }

@@ -52,6 +52,50 @@ public class DecodeStageTests(ClipSet clips) : IClassFixture<ClipSet>
     }
 
     [Fact]
+    public void Single_threaded_ffmpeg_decodes_the_same_frames()
+    {
+        List<byte[]> Frames(int threads)
+        {
+            var settings = new DecodeSettings { Size = 32, FfmpegThreads = threads };
+            var stage = new DecodeStage(Schedule(null, clips.Mandelbrot), [], settings, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
+            var frames = new List<byte[]>();
+            stage.Start(CancellationToken.None);
+            while (stage.Output.TryReadBlocking(out var message, CancellationToken.None))
+            {
+                if (message.Frame is not { } frame) continue;
+                frames.Add(frame.Pixels.ToArray());
+                frame.Release();
+            }
+            stage.WaitAndRethrow();
+            return frames;
+        }
+
+        var own = Frames(threads: 0);
+        var single = Frames(threads: 1);
+        Assert.Equal(Clips.CountFrames(clips.Mandelbrot), single.Count);
+        Assert.Equal(own, single);
+    }
+
+    [Fact]
+    public void FFmpegs_output_pipe_is_widened_on_linux()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "5") { RedirectStandardOutput = true })!;
+        try
+        {
+            var pipe = process.StandardOutput.BaseStream;
+            Assert.InRange(Platform.PipeBytes(pipe) ?? 0, 1, (1 << 20) - 1);
+            Platform.WidenPipe(pipe, 1 << 20);
+            Assert.True(Platform.PipeBytes(pipe) >= 1 << 20);
+            Assert.Null(Platform.PipeBytes(new MemoryStream()));
+        }
+        finally
+        {
+            process.Kill();
+        }
+    }
+
+    [Fact]
     public void Two_sources_interleave_one_frame_each_in_the_same_order_every_run()
     {
         var schedule = Schedule(5, clips.TestSrc, clips.Mandelbrot);

@@ -23,6 +23,7 @@ public class ConfigurationTests
     [InlineData("loss", "loss must be")]
     [InlineData("time-scale", "time-scale must be above 0")]
     [InlineData("video-weight", "video-weight must be from 0 to 1")]
+    [InlineData("ffmpeg-threads", "ffmpeg-threads must be between 0 and 64")]
     public void Contradictory_settings_are_refused_before_anything_starts(string what, string expected)
     {
         var config = new RunConfig { Sources = ["a.mp4"], Out = "run" };
@@ -33,6 +34,7 @@ public class ConfigurationTests
             "size" => config with { Decode = config.Decode with { Size = 0 } },
             "time-scale" => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { Kind = "graded", TimeScale = 0 } } },
             "video-weight" => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { VideoWeight = -0.5 } } },
+            "ffmpeg-threads" => config with { Decode = config.Decode with { FfmpegThreads = -1 } },
             _ => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { Kind = "cosine" } } },
         };
         var error = Assert.Throws<UserError>(() => config.Validated());
