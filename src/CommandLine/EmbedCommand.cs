@@ -10,7 +10,7 @@ public static class EmbedCommand
 {
     public static Command Create(Cli cli)
     {
-        var command = new Command("embed", "Write the trained encoder's pooled, L2-normalised features of every frame to FILE.npy (float32 [frames, D]) and FILE.csv (source,frame_index,pts_seconds).");
+        var command = new Command("embed", "Write the trained encoder's embedding of every frame (every block's pooled features, unit length) to FILE.npy (float32 [frames, D]) and FILE.csv (source,frame_index,pts_seconds).");
         var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "Run folder (its newest checkpoint) or a checkpoint file", Required = true };
         var sources = new Option<string[]>("--source", "-s") { Description = "Video file or folder; repeat for several", Required = true, AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out", "-o") { Description = "Output FILE.npy; FILE.csv is written beside it", Required = true };

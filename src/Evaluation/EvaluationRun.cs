@@ -70,7 +70,7 @@ public sealed class EvaluationRun(ILoggerFactory logs)
         var learned = new FrameEmbedder(checkpoint, device);
         var featurizers = new List<IFrameFeaturizer>
         {
-            new EncoderFeaturizer("learned", $"the trained encoder's pooled features (step {checkpoint.Info.Step}), as embed writes them", learned),
+            new EncoderFeaturizer("learned", $"the trained encoder's embedding, every block's pooled features (step {checkpoint.Info.Step}), as embed writes them", learned),
             new EncoderFeaturizer("learned-head", "the trained projection head's output, what the loss compared", learned, projected: true, ownsEmbedder: false),
             new EncoderFeaturizer("random-init", "the same encoder with its initial random weights",
                 FrameEmbedder.Untrained(checkpoint.Info.Model, checkpoint.Info.FrameSize, device, request.Seed)),

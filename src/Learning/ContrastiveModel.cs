@@ -7,8 +7,9 @@ namespace VideoSsl.Learning;
 
 /// <summary>
 /// The encoder: conv blocks (3x3, stride 2, BatchNorm, ReLU) that keep a spatial feature map (what the overlay's
-/// heatmaps are made from), global average pooling to a feature vector (what <c>embed</c> writes), and a projection
-/// head (Linear, BatchNorm, ReLU, Linear; the BatchNorm keeps the hidden units
+/// heatmaps are made from), global average pooling of every block's map to the embedding (what <c>embed</c> writes, see
+/// <see cref="Embed"/>), and a projection head on the last block's pooled features
+/// (Linear, BatchNorm, ReLU, Linear; the BatchNorm keeps the hidden units
 /// from dying, which would collapse every embedding to one point) whose L2-normalised output is what the loss compares.
 /// </summary>
 public sealed class ContrastiveModel : Module<Tensor, Tensor>
@@ -50,7 +51,10 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
     public ModelSettings Settings { get; }
 
     /// <summary>[B, C, H/16, W/16] spatial features.</summary>
-    public Tensor FeatureMap(Tensor images)
+    public Tensor FeatureMap(Tensor images) => Blocks(images, pooled: null);
+
+    /// <summary>The last block's map; <paramref name="pooled"/>, when given, also receives every block's pooled [B, C_i] features.</summary>
+    private Tensor Blocks(Tensor images, List<Tensor>? pooled)
     {
         var map = images;
         for (int i = 0; i < _convolutions.Length; i++)
@@ -58,24 +62,61 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
             using var convolved = _convolutions[i].forward(map);
             if (i > 0) map.Dispose();
             map = BatchNormRelu.Forward(_norms[i], convolved);
+            pooled?.Add(map.mean([2, 3]));
         }
         return map;
     }
 
-    /// <summary>[B, C] pooled features, L2-normalised: the embedding users get.</summary>
+    /// <summary>
+    /// [B, sum of C_i] the embedding users get (what <c>embed</c> writes and <c>eval</c> measures): every block's
+    /// globally pooled features, each L2-normalised, side by side, scaled to unit length. The last block alone
+    /// learns what the loss asks (time within a scene) and lets go of what tells one video from another: on the
+    /// held-out clips its same-video retrieval fell below raw pixels', while the earlier blocks keep colour and
+    /// layout (mAP 0.983-0.998 with the last block, 0.9996-1.0000 with all four, for the same near/far AUC and
+    /// a Kendall's tau as high or higher; README, *Does it learn?*).
+    /// </summary>
     public Tensor Embed(Tensor images)
     {
-        using var map = FeatureMap(images);
-        return functional.normalize(map.mean([2, 3]), p: 2, dim: 1);
+        var pooled = new List<Tensor>(_convolutions.Length);
+        try
+        {
+            Blocks(images, pooled).Dispose();
+            return Embedding(pooled);
+        }
+        finally
+        {
+            foreach (var block in pooled) block.Dispose();
+        }
     }
 
-    /// <summary>The L2-normalised pooled features ([B, C], what embed writes) and projections ([B, D], what the loss sees) from one pass.</summary>
+    /// <summary>The embedding ([B, sum of C_i], see <see cref="Embed"/>) and the projections ([B, D], what the loss sees) from one pass.</summary>
     public (Tensor Features, Tensor Projected) ForwardBoth(Tensor images)
     {
-        using var map = FeatureMap(images);
-        using var pooled = map.mean([2, 3]);
-        using var projected = head.forward(pooled);
-        return (functional.normalize(pooled, p: 2, dim: 1), functional.normalize(projected, p: 2, dim: 1));
+        var pooled = new List<Tensor>(_convolutions.Length);
+        try
+        {
+            Blocks(images, pooled).Dispose();
+            using var projected = head.forward(pooled[^1]);
+            return (Embedding(pooled), functional.normalize(projected, p: 2, dim: 1));
+        }
+        finally
+        {
+            foreach (var block in pooled) block.Dispose();
+        }
+    }
+
+    private static Tensor Embedding(List<Tensor> pooled)
+    {
+        var parts = pooled.Select(block => functional.normalize(block, p: 2, dim: 1)).ToArray();
+        try
+        {
+            using var joined = cat(parts, dim: 1);
+            return joined.mul(1 / Math.Sqrt(parts.Length));
+        }
+        finally
+        {
+            foreach (var part in parts) part.Dispose();
+        }
     }
 
     /// <summary>[B, D] projected and L2-normalised: what the loss sees.</summary>

@@ -12,7 +12,7 @@ public interface IEmbeddingSink
 
 /// <summary>
 /// The inference stage of <c>embed</c>: collects decoded frames into batches, runs the encoder without gradients
-/// and hands every frame's pooled, L2-normalised feature to the sink in the order the frames were decoded.
+/// and hands every frame's embedding (see <see cref="ContrastiveModel.Embed"/>) to the sink in the order the frames were decoded.
 /// </summary>
 public sealed class EmbedStage : Stage
 {

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace VideoSsl.Learning;
 
-/// <summary>An encoder in evaluation mode: frames in, L2-normalised pooled features out.</summary>
+/// <summary>An encoder in evaluation mode: frames in, the embedding out (every block's pooled features, see <see cref="ContrastiveModel.Embed"/>).</summary>
 public sealed class FrameEmbedder : IDisposable
 {
     private readonly ContrastiveModel _model;

@@ -35,6 +35,8 @@ public static class ModelExport
             input = "RGB, NCHW float, pixel/255 then (x - mean) / std per channel",
             mean = new[] { 0.485, 0.456, 0.406 },
             std = new[] { 0.229, 0.224, 0.225 },
+            embedding = "each block's ReLU output averaged over space and L2-normalised, the blocks side by side, divided by sqrt(blocks)",
+            feature_dim = checkpoint.Info.Model.FeatureDim,
             step = checkpoint.Info.Step,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return (path, description);

@@ -17,9 +17,9 @@ public sealed record ModelSettings
     [JsonIgnore]
     public int[] Channels => [32 * Width, 64 * Width, 128 * Width, 256 * Width];
 
-    /// <summary>Size of the pooled encoder feature (what <c>embed</c> writes).</summary>
+    /// <summary>Size of the embedding: every block's pooled features side by side (what <c>embed</c> writes).</summary>
     [JsonIgnore]
-    public int FeatureDim => Channels[^1];
+    public int FeatureDim => Channels.Sum();
 
     /// <summary>
     /// Multiply-adds of one forward pass of one frame, counted as 2 FLOPs each (convolutions and linear layers;

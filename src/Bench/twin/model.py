@@ -19,6 +19,16 @@ def encoder(channels=(32, 64, 128, 256), hidden=256, dim=128):
     return model
 
 
+def embed(model, x):
+    """What VideoSsl's embed writes: every block's pooled features, each L2-normalised, side by side, unit length."""
+    parts = []
+    for layer in model.backbone:
+        x = layer(x)
+        if isinstance(layer, nn.ReLU):
+            parts.append(F.normalize(x.mean((2, 3)), dim=1))
+    return torch.cat(parts, 1) / len(parts) ** 0.5
+
+
 def project(model, x):
     return F.normalize(model.head(model.backbone(x).mean((2, 3))), dim=1)
 

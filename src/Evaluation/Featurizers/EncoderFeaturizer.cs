@@ -3,7 +3,7 @@ using VideoSsl.Learning;
 namespace VideoSsl.Evaluation.Featurizers;
 
 /// <summary>
-/// The encoder's pooled features (what <c>embed</c> writes), or its projection head's output (what the loss
+/// The encoder's embedding (every block's pooled features, what <c>embed</c> writes), or its projection head's output (what the loss
 /// compared): trained, from a checkpoint, or with initial random weights.
 /// </summary>
 public sealed class EncoderFeaturizer(string name, string description, FrameEmbedder embedder, bool projected = false, bool ownsEmbedder = true)

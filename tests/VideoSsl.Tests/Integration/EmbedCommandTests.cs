@@ -25,7 +25,7 @@ public class EmbedCommandTests(ClipSet clips) : IClassFixture<ClipSet>, IDisposa
 
         var (rows, columns, data) = OutputFileTests.ReadNpy(_work["e.npy"]);
         Assert.Equal(Clips.CountFrames(clips.TestSrc), rows);
-        Assert.Equal(256, columns);
+        Assert.Equal(32 + 64 + 128 + 256, columns);   // every block's pooled features
         for (long r = 0; r < rows; r += 37)
         {
             double norm = Math.Sqrt(data.AsSpan((int)(r * columns), columns).ToArray().Sum(v => (double)v * v));

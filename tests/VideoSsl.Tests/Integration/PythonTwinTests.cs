@@ -60,7 +60,7 @@ public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
         string script = $$"""
             import json, sys, numpy as np, torch, torch.nn.functional as F
             sys.path.insert(0, {{JsonSerializer.Serialize(Twin)}})
-            from model import encoder, MEAN, STD
+            from model import encoder, embed, MEAN, STD
             spec = json.load(open({{JsonSerializer.Serialize(work["encoder.json"])}}))
             model = encoder(spec["channels"], spec["projection_hidden"], spec["embedding_dim"])
             model.load_state_dict(torch.load({{JsonSerializer.Serialize(work["encoder.pt"])}}))
@@ -68,7 +68,7 @@ public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
             frames = np.fromfile({{JsonSerializer.Serialize(work["frames.bin"])}}, dtype=np.uint8).reshape(2, 32, 32, 3)
             x = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255
             with torch.no_grad():
-                features = F.normalize(model.backbone((x - MEAN) / STD).mean((2, 3)), dim=1)
+                features = embed(model, (x - MEAN) / STD)
             print(json.dumps(features.flatten().tolist()))
             """;
         var (exit, stdout, stderr) = Python("-c", script);
