@@ -77,6 +77,40 @@ public class DecodeStageTests(ClipSet clips) : IClassFixture<ClipSet>
     }
 
     [Fact]
+    public void A_files_ffmpeg_runs_below_normal_priority()
+    {
+        if (!Platform.HasProcFileSystem) return;
+        using var folder = new TempFolder("nice");
+        string clip = folder["only-this-test.mp4"];
+        File.Copy(clips.TestSrc, clip);
+        var stage = new DecodeStage(Schedule(null, clip), [], new DecodeSettings { Size = 16 }, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        stage.Start(stop.Token);
+        try
+        {
+            // The first frame: FFmpeg is running now, held back by the full queues behind it.
+            while (stage.Output.TryReadBlocking(out var message, CancellationToken.None) && message.Frame is null) { }
+            int? nice = null;
+            foreach (string process in Directory.GetDirectories("/proc").Where(d => int.TryParse(System.IO.Path.GetFileName(d), out _)))
+            {
+                try
+                {
+                    if (!File.ReadAllText(process + "/cmdline").Contains("only-this-test.mp4", StringComparison.Ordinal)) continue;
+                    string stat = File.ReadAllText(process + "/stat");
+                    nice = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16]);
+                }
+                catch (IOException) { }
+            }
+            Assert.Equal(10, nice);
+        }
+        finally
+        {
+            stop.Cancel();
+            try { stage.WaitAndRethrow(); } catch (OperationCanceledException) { }
+        }
+    }
+
+    [Fact]
     public void FFmpegs_output_pipe_is_widened_on_linux()
     {
         if (!OperatingSystem.IsLinux()) return;
