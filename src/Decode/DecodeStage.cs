@@ -89,13 +89,14 @@ public sealed class DecodeStage : Stage
         }
     }
 
-    /// <summary>Waits until <paramref name="count"/> messages are queued for the consumer or decoding has ended (see <see cref="BurstSignal"/>).</summary>
     /// <summary>
-    /// Frames a consumer of file sources waits for before it wakes (<see cref="WaitForOutput"/>): every wake-up is a
-    /// context switch on each side, and at one per frame or two they cost a few percent of the decode (bench).
+    /// Frames a consumer of file sources waits for before it wakes (<see cref="WaitForOutput"/>; the merge waits for as
+    /// many from each file lane): every wake-up is a context switch on each side, and at one per frame or two they
+    /// cost a few percent of the decode (bench).
     /// </summary>
     public const int ConsumerBurst = 8;
 
+    /// <summary>Waits until <paramref name="count"/> messages are queued for the consumer or decoding has ended (see <see cref="BurstSignal"/>).</summary>
     public void WaitForOutput(int count, CancellationToken cancel) =>
         _outputBurst.Wait(count, () => _output.Reader.Count, () => _output.Reader.Completion.IsCompleted || Completion.IsCompleted, cancel);
 
@@ -334,8 +335,6 @@ public sealed class DecodeStage : Stage
 
         /// <summary>Frames of this item delivered downstream, counted across a resume.</summary>
         public long Delivered { get; set; }
-
-        /// <summary>Frames the merge lets a file lane queue before taking them: one wake-up per burst, not per frame.</summary>
 
         /// <summary>A frame read ahead while draining refills, handed out first.</summary>
         public VideoFrame? Pending { get; set; }
