@@ -75,29 +75,23 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
     /// layout (mAP 0.983-0.998 with the last block, 0.9996-1.0000 with all four, for the same near/far AUC and
     /// a Kendall's tau as high or higher; README, *Does it learn?*).
     /// </summary>
-    public Tensor Embed(Tensor images)
-    {
-        var pooled = new List<Tensor>(_convolutions.Length);
-        try
-        {
-            Blocks(images, pooled).Dispose();
-            return Embedding(pooled);
-        }
-        finally
-        {
-            foreach (var block in pooled) block.Dispose();
-        }
-    }
+    public Tensor Embed(Tensor images) => WithPooledBlocks(images, Embedding);
 
     /// <summary>The embedding ([B, sum of C_i], see <see cref="Embed"/>) and the projections ([B, D], what the loss sees) from one pass.</summary>
-    public (Tensor Features, Tensor Projected) ForwardBoth(Tensor images)
+    public (Tensor Features, Tensor Projected) ForwardBoth(Tensor images) => WithPooledBlocks(images, pooled =>
+    {
+        using var projected = head.forward(pooled[^1]);
+        return (Embedding(pooled), functional.normalize(projected, p: 2, dim: 1));
+    });
+
+    /// <summary>Runs the blocks, hands every block's pooled features to <paramref name="use"/>, then lets them go.</summary>
+    private T WithPooledBlocks<T>(Tensor images, Func<List<Tensor>, T> use)
     {
         var pooled = new List<Tensor>(_convolutions.Length);
         try
         {
             Blocks(images, pooled).Dispose();
-            using var projected = head.forward(pooled[^1]);
-            return (Embedding(pooled), functional.normalize(projected, p: 2, dim: 1));
+            return use(pooled);
         }
         finally
         {
@@ -110,8 +104,7 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
         var parts = pooled.Select(block => functional.normalize(block, p: 2, dim: 1)).ToArray();
         try
         {
-            using var joined = cat(parts, dim: 1);
-            return joined.mul(1 / Math.Sqrt(parts.Length));
+            return cat(parts, dim: 1).mul_(1 / Math.Sqrt(parts.Length));
         }
         finally
         {
