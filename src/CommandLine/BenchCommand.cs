@@ -13,10 +13,10 @@ public static class BenchCommand
     public static Command Create(Cli cli)
     {
         var command = new Command("bench", "Measure decode (against bare ffmpeg), the train step (against the matmul rate), end to end (against their combined bound), the overlay's render rate (headless) and, with --twin, a PyTorch + PyAV twin of the pipeline; prints a table and writes JSON.");
-        var size = new Option<int>("--size") { Description = "Frame size in pixels", DefaultValueFactory = _ => 96 };
-        var batch = new Option<int>("--batch") { Description = "Anchor/positive pairs per step", DefaultValueFactory = _ => 32 };
+        var size = Cli.Numeric(new Option<int>("--size") { Description = "Frame size in pixels", DefaultValueFactory = _ => 96 });
+        var batch = Cli.Numeric(new Option<int>("--batch") { Description = "Anchor/positive pairs per step", DefaultValueFactory = _ => 32 });
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        var steps = new Option<int>("--steps") { Description = "Timed training steps", DefaultValueFactory = _ => 20 };
+        var steps = Cli.Numeric(new Option<int>("--steps") { Description = "Timed training steps", DefaultValueFactory = _ => 20 });
         var json = new Option<string?>("--json") { Description = "Also write every number to this JSON file" };
         var twin = new Option<bool>("--twin") { Description = "Also run the PyTorch + PyAV twin (needs python3-torch and python3-av)" };
         var trainOnly = new Option<bool>("--train-only") { Description = "Only the train step (no FFmpeg needed: for a GPU machine with PyTorch alone)" };
@@ -30,7 +30,7 @@ public static class BenchCommand
             if (parse.GetValue(json) is { } path)
             {
                 File.WriteAllText(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
-                Console.WriteLine($"json: {path}");
+                Cli.Print($"json: {path}");
             }
             return 0;
         }));
@@ -60,6 +60,6 @@ public static class BenchCommand
                 twin.Skipped is null ? $"PyTorch + PyAV: {F(twin.TwinSeconds)} s" : "", twin.Skipped is null ? $"{F(twin.Speedup, "0.00")}x faster" : "");
         AnsiConsole.Console.Profile.Width = Math.Max(AnsiConsole.Console.Profile.Width, 160);
         AnsiConsole.Write(table);
-        Console.WriteLine($"machine: {r.Machine}; peak memory {F(r.PeakMegabytes, "0")} MB");
+        Cli.Print($"machine: {r.Machine}; peak memory {F(r.PeakMegabytes, "0")} MB");
     }
 }

@@ -40,7 +40,7 @@ public sealed class Cli
         catch (UserError e)
         {
             WriteError($"{command}: {e.Message}", parse.GetValue(Verbose) ? e : null);
-            return 1;
+            return e.ExitCode;
         }
         catch (OperationCanceledException) when (Termination.Token.IsCancellationRequested)
         {
@@ -55,9 +55,39 @@ public sealed class Cli
         }
     }
 
+    /// <summary>One error line (control characters in names escaped), and with --verbose the exception after it.</summary>
     public static void WriteError(string line, Exception? detail)
     {
-        System.Console.Error.WriteLine("error: " + line);
+        System.Console.Error.WriteLine("error: " + Printable.Text(line));
         if (detail is not null) System.Console.Error.WriteLine(detail);
     }
+
+    /// <summary>
+    /// Numbers read with the invariant culture, and a bad one named in the user's terms ("--fps expects a number,
+    /// not 'inf'") instead of System.CommandLine's type names.
+    /// </summary>
+    public static Option<T?> Numeric<T>(Option<T?> option) where T : struct, IParsable<T>
+    {
+        option.CustomParser = result => ParseNumber<T>(option.Name, result);
+        return option;
+    }
+
+    public static Option<T> Numeric<T>(Option<T> option) where T : struct, IParsable<T>
+    {
+        option.CustomParser = result => ParseNumber<T>(option.Name, result) ?? default;
+        return option;
+    }
+
+    private static T? ParseNumber<T>(string name, System.CommandLine.Parsing.ArgumentResult result) where T : struct, IParsable<T>
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+        if (T.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var value)) return value;
+        result.AddError($"{name} expects {(typeof(T) == typeof(double) ? "a number" : "a whole number")}, not '{text}'");
+        return null;
+    }
+
+    public static void WriteWarning(string line) => System.Console.Error.WriteLine("warning: " + Printable.Text(line));
+
+    /// <summary>A line of a command's results on stdout, control characters in names escaped.</summary>
+    public static void Print(string line) => System.Console.WriteLine(Printable.Text(line));
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
+using VideoSsl.Engine;
 
 namespace VideoSsl.CommandLine;
 
@@ -41,7 +42,7 @@ public sealed class ConsoleLoggerProvider : ILoggerProvider
                 LogLevel.Error => ("error", "red"),
                 _ => ("fatal", "red bold"),
             };
-            string line = $"[grey]{DateTime.Now:HH:mm:ss}[/] [{style}]{label}[/] {Markup.Escape(formatter(state, exception))}";
+            string line = $"[grey]{DateTime.Now:HH:mm:ss}[/] [{style}]{label}[/] {Markup.Escape(Printable.Text(formatter(state, exception)))}";
             lock (owner._gate) owner._console.MarkupLine(line);
         }
     }

@@ -57,13 +57,13 @@ public static class DemoCommand
                 View = new ViewSettings { View = "auto" },
             };
             foreach (var apply in settings) config = apply(parse, config);
-            config = DisplaySizing.Resolve(config.Validated());
-            if (config.View.View == "none") throw new UserError("demo shows the overlay: use --view auto, window or headless (or 'train' to train without it)");
+            config = DisplaySizing.Resolve(config.Validated(fromCommandLine: true));
+            if (config.View.View == "none") throw UserError.CommandLine("demo shows the overlay: use --view auto, window or headless (or 'train' to train without it)");
             string? checkpoint = parse.GetValue(checkpointOption);
             bool viewOnly = parse.GetValue(noTrain);
-            if (viewOnly && checkpoint is null) throw new UserError("--no-train shows a trained model: pass --checkpoint RUN_DIR");
+            if (viewOnly && checkpoint is null) throw UserError.CommandLine("--no-train shows a trained model: pass --checkpoint RUN_DIR");
             if (!viewOnly && checkpoint is not null)
-                throw new UserError("--checkpoint is for --no-train; to train a run further with the overlay, use 'train --out RUN_DIR --resume --view auto'");
+                throw UserError.CommandLine("--checkpoint is for --no-train; to train a run further with the overlay, use 'train --out RUN_DIR --resume --view auto'");
 
             using var view = OverlayView.Open(config.View, "VideoSsl demo", Path.Combine(config.Out, "screenshots"), logging.CreateLogger("view"))
                 ?? throw new UserError("demo needs a renderer, and none could start (see the warning above)");
@@ -73,16 +73,17 @@ public static class DemoCommand
             {
                 var seen = new ViewingGraph(logging).Run(config, checkpoint!, view, cli.Termination.Token);
                 view.Complete();
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                Cli.Print(string.Create(CultureInfo.InvariantCulture,
                     $"Showed {seen.Checkpoint} (step {seen.Step}) on {seen.FramesShown} frames ({seen.Probes} probed) in {seen.Seconds:0.0} s; stopped because {seen.StopReason}."));
             }
             else
             {
                 bool replace = parse.GetValue(overwrite) || outDir is null;
+                using var runLock = RunLock.Acquire(config.Out);
                 var summary = ProgressDisplay.Run(cli.Console, log, "demo",
                     observer => new TrainingGraph(logging).Run(config, null, replace, observer, cli.Termination.Token, view));
                 view.Complete();
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                Cli.Print(string.Create(CultureInfo.InvariantCulture,
                     $"Trained {summary.Steps} steps in {summary.Seconds:0.0} s; stopped because {summary.StopReason}. Run folder: {summary.RunDirectory}"));
             }
             TrainCommand.PrintOverlay(view.Report);

@@ -14,11 +14,11 @@ public static class DevicesCommand
             var cameras = CameraDevices.List();
             if (cameras.Count == 0)
             {
-                Console.WriteLine("No camera found. 'testsrc' gives a live synthetic source instead.");
+                Cli.Print("No camera found. 'testsrc' gives a live synthetic source instead.");
                 return 0;
             }
             int width = cameras.Max(c => c.Source.Length);
-            foreach (var camera in cameras) Console.WriteLine($"{camera.Source.PadRight(width)}  {camera.Description}");
+            foreach (var camera in cameras) Cli.Print($"{camera.Source.PadRight(width)}  {camera.Description}");
             return 0;
         }));
         return command;

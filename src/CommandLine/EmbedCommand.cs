@@ -14,9 +14,9 @@ public static class EmbedCommand
         var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "Run folder (its newest checkpoint) or a checkpoint file", Required = true };
         var sources = new Option<string[]>("--source", "-s") { Description = "Video file or folder; repeat for several", Required = true, AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out", "-o") { Description = "Output FILE.npy; FILE.csv is written beside it", Required = true };
-        var fps = new Option<double?>("--fps") { Description = "Resample to F frames/s (default: each source's own rate)" };
+        var fps = Cli.Numeric(new Option<double?>("--fps") { Description = "Resample to F frames/s (default: each source's own rate)" });
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
-        var batch = new Option<int>("--batch") { Description = "Frames per forward pass", DefaultValueFactory = _ => 64 };
+        var batch = Cli.Numeric(new Option<int>("--batch") { Description = "Frames per forward pass", DefaultValueFactory = _ => 64 });
         foreach (var option in new Option[] { checkpoint, sources, output, fps, device, batch }) command.Options.Add(option);
 
         command.SetAction(parse => cli.Guard(parse, "embed", () =>
@@ -27,9 +27,9 @@ public static class EmbedCommand
                 parse.GetValue(fps), parse.GetValue(device)!, parse.GetValue(batch));
             var graph = new EmbeddingGraph(logging);
             var summary = ProgressDisplay.Run(cli.Console, log, "embed", observer => graph.Run(request, observer, cli.Termination.Token));
-            Console.WriteLine($"Embedded {summary.Rows} frames as {summary.Dimension}-d features{(summary.Interrupted ? " (interrupted: incomplete)" : "")}.");
-            Console.WriteLine($"embeddings: {summary.Npy}");
-            Console.WriteLine($"index:      {summary.Csv}");
+            Cli.Print($"Embedded {summary.Rows} frames as {summary.Dimension}-d features{(summary.Interrupted ? " (interrupted: incomplete)" : "")}.");
+            Cli.Print($"embeddings: {summary.Npy}");
+            Cli.Print($"index:      {summary.Csv}");
             if (summary.Rows == 0) throw new UserError("no frame was decoded from the sources");
             return summary.Interrupted ? 130 : 0;
         }));

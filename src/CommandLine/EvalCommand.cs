@@ -15,12 +15,12 @@ public static class EvalCommand
         var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "Run folder (its newest checkpoint) or a checkpoint file", Required = true };
         var sources = new Option<string[]>("--source", "-s") { Description = "Video files or folders to evaluate on (use videos the model did not train on)", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out", "-o") { Description = "Report folder", Required = true };
-        var fps = new Option<double>("--fps") { Description = "Frames per second taken from each video", DefaultValueFactory = _ => 5 };
+        var fps = Cli.Numeric(new Option<double>("--fps") { Description = "Frames per second taken from each video", DefaultValueFactory = _ => 5 });
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
         var noResNet = new Option<bool>("--no-resnet") { Description = "Leave out the ResNet-18 baseline (the slowest part on a CPU)" };
         var align = new Option<string[]>("--align") { Description = "Two videos of the same scene: how well frames of one find their moment in the other", Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true };
         var labels = new Option<string?>("--labels") { Description = "Folder with one sub-folder of videos per class: adds a linear probe (its videos replace --source)" };
-        var seed = new Option<long>("--seed") { Description = "Seed of the random-weights baseline", DefaultValueFactory = _ => 1234 };
+        var seed = Cli.Numeric(new Option<long>("--seed") { Description = "Seed of the random-weights baseline", DefaultValueFactory = _ => 1234 });
         var inStream = new Option<string[]>("--in-stream") { Description = "The run's recent training input (RUN_DIR/recent, from train --keep-recent): the same metrics there too, in-stream against out-of-stream (--source)", AllowMultipleArgumentsPerToken = true };
         foreach (var option in new Option[] { checkpoint, sources, output, fps, device, noResNet, align, labels, seed, inStream }) command.Options.Add(option);
 
@@ -31,15 +31,15 @@ public static class EvalCommand
                 parse.GetValue(fps), parse.GetValue(device)!, !parse.GetValue(noResNet), parse.GetValue(align), parse.GetValue(labels), parse.GetValue(seed));
             var report = new EvaluationRun(logging).Run(request, cli.Termination.Token);
             Print(report);
-            Console.WriteLine($"report: {Path.Combine(request.Out, "report.md")} (and report.json, {report.Files.Count - 2} plots)");
+            Cli.Print($"report: {Path.Combine(request.Out, "report.md")} (and report.json, {report.Files.Count - 2} plots)");
             if (parse.GetValue(inStream) is { Length: > 0 } recent)
             {
                 string inFolder = Path.Combine(request.Out, "in-stream");
                 var inReport = new EvaluationRun(logging).Run(request with { Sources = recent, Out = inFolder, Align = null, Labels = null }, cli.Termination.Token);
-                Console.WriteLine("in-stream (the recent training input):");
+                Cli.Print("in-stream (the recent training input):");
                 Print(inReport);
                 StreamComparison.Write(request.Out, inReport, report);
-                Console.WriteLine($"in-stream report: {Path.Combine(inFolder, "report.md")}; comparison: {Path.Combine(request.Out, "in-vs-out.md")}");
+                Cli.Print($"in-stream report: {Path.Combine(inFolder, "report.md")}; comparison: {Path.Combine(request.Out, "in-vs-out.md")}");
             }
             return 0;
         }));
@@ -49,8 +49,8 @@ public static class EvalCommand
     private static void Print(EvalReport report)
     {
         var text = CultureInfo.InvariantCulture;
-        Console.WriteLine($"{"",-13} {"AUC pooled",10} {"AUC bal.",10} {"top-1",8} {"mAP",8} {"tau",8}");
+        Cli.Print($"{"",-13} {"AUC pooled",10} {"AUC bal.",10} {"top-1",8} {"mAP",8} {"tau",8}");
         foreach (var r in report.Results)
-            Console.WriteLine(string.Create(text, $"{r.Name,-13} {r.NearFar.Pooled,10:0.000} {r.NearFar.Balanced,10:0.000} {r.Retrieval.Top1,8:0.000} {r.Retrieval.MeanAveragePrecision,8:0.000} {r.TimeOrder.MeanTau,8:0.000}"));
+            Cli.Print(string.Create(text, $"{r.Name,-13} {r.NearFar.Pooled,10:0.000} {r.NearFar.Balanced,10:0.000} {r.Retrieval.Top1,8:0.000} {r.Retrieval.MeanAveragePrecision,8:0.000} {r.TimeOrder.MeanTau,8:0.000}"));
     }
 }

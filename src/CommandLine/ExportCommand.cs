@@ -15,11 +15,11 @@ public static class ExportCommand
         command.Options.Add(output);
         command.SetAction(parse => cli.Guard(parse, "export", () =>
         {
-            var (source, path) = CheckpointStore.Open(parse.GetValue(checkpoint)!);
+            var (source, path) = CheckpointStore.Open(parse.GetValue(checkpoint)!, Cli.WriteWarning);
             var (weights, description) = ModelExport.Export(source, parse.GetValue(output)!);
-            Console.WriteLine($"Exported step {source.Info.Step} of {path}.");
-            Console.WriteLine($"weights:     {weights}");
-            Console.WriteLine($"description: {description}");
+            Cli.Print($"Exported step {source.Info.Step} of {path}.");
+            Cli.Print($"weights:     {weights}");
+            Cli.Print($"description: {description}");
             return 0;
         }));
         return command;

@@ -14,19 +14,21 @@ public static class ProbeCommand
         command.Arguments.Add(paths);
         command.SetAction(parse => cli.Guard(parse, "probe", () =>
         {
-            foreach (var source in SourceResolver.Resolve(parse.GetValue(paths)!))
+            var resolved = SourceResolver.Resolve(parse.GetValue(paths)!, cancel: cli.Termination.Token);
+            foreach (var skipped in resolved.Skipped) Cli.WriteWarning(skipped.Reason + "; skipped");
+            foreach (var source in resolved.Sources)
             {
                 var info = MediaProbe.Probe(source.Path, cli.Termination.Token);
                 double rate = info.DecodeRate(null);
                 var text = CultureInfo.InvariantCulture;
-                Console.WriteLine(source.Path);
-                Console.WriteLine($"  container:   {info.Container}");
-                Console.WriteLine(string.Create(text, $"  duration:    {info.Duration.TotalSeconds:0.###} s"));
-                Console.WriteLine($"  video:       {info.Codec}, {info.Width}x{info.Height}, {info.PixelFormat}{(info.Rotation != 0 ? $", rotated {info.Rotation} degrees" : "")}");
-                Console.WriteLine(string.Create(text, $"  frame rate:  {info.FrameRate:0.###} nominal, {info.AverageFrameRate:0.###} average; decoded at {rate:0.###}"));
-                Console.WriteLine($"  frames:      about {info.ExpectedFrames(rate)} at the decoded rate");
-                Console.WriteLine($"  bit rate:    {(info.BitRate is { } b ? $"{b / 1000} kb/s" : "unknown")}");
-                Console.WriteLine($"  audio:       {(info.HasAudio ? "yes (ignored)" : "no")}");
+                Cli.Print(source.Path);
+                Cli.Print($"  container:   {info.Container}");
+                Cli.Print(string.Create(text, $"  duration:    {info.Duration.TotalSeconds:0.###} s"));
+                Cli.Print($"  video:       {info.Codec}, {info.Width}x{info.Height}, {info.PixelFormat}{(info.Rotation != 0 ? $", rotated {info.Rotation} degrees" : "")}");
+                Cli.Print(string.Create(text, $"  frame rate:  {info.FrameRate:0.###} nominal, {info.AverageFrameRate:0.###} average; decoded at {rate:0.###}"));
+                Cli.Print($"  frames:      about {info.ExpectedFrames(rate)} at the decoded rate");
+                Cli.Print($"  bit rate:    {(info.BitRate is { } b ? $"{b / 1000} kb/s" : "unknown")}");
+                Cli.Print($"  audio:       {(info.HasAudio ? "yes (ignored)" : "no")}");
             }
             return 0;
         }));

@@ -62,7 +62,7 @@ public static class ProgressDisplay
         public void OnProgress(RunProgress progress)
         {
             task.Value = Fraction(progress);
-            task.Description = Markup.Escape($"{title}: {Describe(progress)}");
+            task.Description = Markup.Escape(VideoSsl.Engine.Printable.Text($"{title}: {Describe(progress)}"));
         }
     }
 

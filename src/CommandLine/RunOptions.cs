@@ -74,9 +74,9 @@ public static class RunOptions
     }
 
     private static void Setting<T>(Command command, List<Func<ParseResult, RunConfig, RunConfig>> settings, string name, string description,
-        Func<RunConfig, T, RunConfig> apply) where T : struct
+        Func<RunConfig, T, RunConfig> apply) where T : struct, IParsable<T>
     {
-        var option = new Option<T?>(name) { Description = description };
+        var option = Cli.Numeric(new Option<T?>(name) { Description = description });
         command.Options.Add(option);
         settings.Add((parse, config) => parse.GetValue(option) is { } value ? apply(config, value) : config);
     }

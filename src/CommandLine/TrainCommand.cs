@@ -41,25 +41,25 @@ public static class TrainCommand
             string? outDir = parse.GetValue(output);
             string? file = parse.GetValue(configFile);
 
-            RunConfig config = file is not null ? RunConfig.FromFile(file) : new RunConfig();
+            // A configuration file is input (its problems exit 1); what the command line adds is checked apart (exit 2).
+            RunConfig config = file is not null ? RunConfig.FromFile(file).Validated() : new RunConfig();
             Checkpoint? checkpoint = null;
+            string runDir = outDir ?? config.Out;
+            if (string.IsNullOrEmpty(runDir)) throw UserError.CommandLine(resuming ? "--resume needs --out RUN_DIR" : "no output folder: pass --out RUN_DIR");
+            if (!resuming) config = WithCommandLine(parse, config);
+            // Taken before anything in the folder is read or replaced; held until the run has written its summary.
+            using var runLock = RunLock.Acquire(runDir);
             if (resuming)
             {
-                string runDir = outDir ?? config.Out;
-                if (string.IsNullOrEmpty(runDir)) throw new UserError("--resume needs --out RUN_DIR");
                 var latest = new CheckpointStore(runDir, int.MaxValue).LoadLatest(message => log.LogWarning("{Message}", message))
                     ?? throw new UserError($"out '{runDir}': no checkpoint to resume from");
                 checkpoint = latest.Checkpoint;
-                if (file is null) config = RunConfig.FromJson(checkpoint.RunConfigJson, latest.Path) with { Out = runDir };
+                if (file is null) config = RunConfig.FromJson(checkpoint.RunConfigJson, latest.Path).Validated() with { Out = runDir };
                 log.LogInformation("resume: {Path} at step {Step}", latest.Path, checkpoint.Info.Step);
+                config = WithCommandLine(parse, config);
             }
-            if (outDir is not null) config = config with { Out = outDir };
-            if (parse.GetValue(sources) is { Length: > 0 } given) config = config with { Sources = given };
-            foreach (var apply in settings) config = apply(parse, config);
-            if (config.Sources.Count == 0) throw new UserError("no source given: pass --source FILE_OR_FOLDER");
-            if (string.IsNullOrEmpty(config.Out)) throw new UserError("no output folder: pass --out RUN_DIR");
 
-            config = DisplaySizing.Resolve(config.Validated());
+            config = DisplaySizing.Resolve(config);
             var graph = new TrainingGraph(logging);
             using var view = OverlayView.Open(config.View, $"VideoSsl: {config.Out}", Path.Combine(config.Out, "screenshots"), logging.CreateLogger("view"));
             var summary = ProgressDisplay.Run(cli.Console, log, "train",
@@ -71,29 +71,37 @@ public static class TrainCommand
         }));
         return command;
 
+        RunConfig WithCommandLine(ParseResult parse, RunConfig config)
+        {
+            if (parse.GetValue(output) is { } outDir) config = config with { Out = outDir };
+            if (parse.GetValue(sources) is { Length: > 0 } given) config = config with { Sources = given };
+            foreach (var apply in settings) config = apply(parse, config);
+            if (config.Sources.Count == 0) throw UserError.CommandLine("no source given: pass --source FILE_OR_FOLDER");
+            return config.Validated(fromCommandLine: true);
+        }
     }
 
     public static void PrintOverlay(OverlayReport r)
     {
-        Console.WriteLine($"overlay:    {r.FramesRendered} frames rendered ({r.View}, {r.Renderer})" +
+        Cli.Print($"overlay:    {r.FramesRendered} frames rendered ({r.View}, {r.Renderer})" +
             (r.Record is null ? "" : $"; {r.FramesRecorded} recorded to {r.Record}") + (r.Screenshots > 0 ? $"; {r.Screenshots} screenshots" : ""));
     }
 
     private static void PrintSummary(TrainingSummary s)
     {
         var text = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(text, $"Trained {s.StepsThisRun} steps ({s.Steps} in all) on {s.Device} in {s.Seconds:0.0} s; stopped because {s.StopReason}."));
+        Cli.Print(string.Create(text, $"Trained {s.StepsThisRun} steps ({s.Steps} in all) on {s.Device} in {s.Seconds:0.0} s; stopped because {s.StopReason}."));
         if (s.FirstLossNorm is { } first && s.LastLossNorm is { } last)
-            Console.WriteLine(string.Create(text, $"loss_norm (1.0 = chance): first steps {first:0.000} -> last steps {last:0.000}"));
+            Cli.Print(string.Create(text, $"loss_norm (1.0 = chance): first steps {first:0.000} -> last steps {last:0.000}"));
         long dropped = s.Stages.Sum(stage => stage.Dropped);
         if (dropped > 0 || s.Reconnects > 0)
-            Console.WriteLine($"live:       {dropped} frames dropped (the learner fell behind the source), {s.Reconnects} reconnects");
-        foreach (var skipped in s.Skipped) Console.WriteLine($"skipped:    {skipped.Reason}");
+            Cli.Print($"live:       {dropped} frames dropped (the learner fell behind the source), {s.Reconnects} reconnects");
+        foreach (var skipped in s.Skipped) Cli.Print($"skipped:    {skipped.Reason}");
         foreach (var partial in s.Sources.Where(r => r.Partial || r.Error is not null))
-            Console.WriteLine($"partial:    {partial.Path} ({partial.Frames} of {partial.ExpectedFrames} frames{(partial.Error is null ? "" : ", " + partial.Error)})");
-        Console.WriteLine($"checkpoint: {s.Checkpoint ?? "(none written)"}");
-        Console.WriteLine($"metrics:    {s.Metrics}");
-        Console.WriteLine($"config:     {Path.Combine(s.RunDirectory, RunDirectory.ConfigFile)}");
-        Console.WriteLine($"summary:    {Path.Combine(s.RunDirectory, RunDirectory.SummaryFile)}");
+            Cli.Print($"partial:    {partial.Path} ({partial.Frames} of {partial.ExpectedFrames} frames{(partial.Error is null ? "" : ", " + partial.Error)})");
+        Cli.Print($"checkpoint: {s.Checkpoint ?? "(none written)"}");
+        Cli.Print($"metrics:    {s.Metrics}");
+        Cli.Print($"config:     {Path.Combine(s.RunDirectory, RunDirectory.ConfigFile)}");
+        Cli.Print($"summary:    {Path.Combine(s.RunDirectory, RunDirectory.SummaryFile)}");
     }
 }

@@ -175,7 +175,11 @@ public sealed class DecodeStage : Stage
         int total = LaneCount + _live.Count;
         while (_lanes.Any(l => l is not null) || _live.Any(l => !l.Closed))
         {
-            foreach (var lane in _live) lane.StartIfDue(this, cancel);
+            foreach (var lane in _live)
+            {
+                lane.StartIfDue(this, cancel);
+                lane.WarnIfSilent(this);
+            }
             PruneRecent();
             bool progressed = false;
             for (int step = 0; step < total && !progressed; step++)
@@ -371,6 +375,16 @@ public sealed class DecodeStage : Stage
         private long _retryAt;
         private int _failuresInARow;
         private bool _awaitingFirstFrame = true;
+        private long _silentSince = Stopwatch.GetTimestamp();
+        private bool _warnedSilent;
+
+        /// <summary>
+        /// A source that listens (UDP, RTP) has no connection to refuse: before its sender starts it is simply silent,
+        /// so it is waited for and reopened like a dropped stream instead of failing the run.
+        /// </summary>
+        private bool Listens => Item.Source.Kind == SourceKind.Stream &&
+            (Item.Source.Path.StartsWith("udp://", StringComparison.OrdinalIgnoreCase) || Item.Source.Path.StartsWith("rtp://", StringComparison.OrdinalIgnoreCase)
+             || Item.Source.Path.Contains("mode=listener", StringComparison.OrdinalIgnoreCase));
 
         public DecodeWorkItem Item { get; } = item;
         public FfmpegFrameReader? Reader { get; private set; }
@@ -398,8 +412,19 @@ public sealed class DecodeStage : Stage
             }, cancel);
         }
 
+        /// <summary>Says once per silent spell, within --read-timeout, that nothing is arriving (the run goes on waiting).</summary>
+        public void WarnIfSilent(DecodeStage stage)
+        {
+            if (_warnedSilent || Closed || Stopwatch.GetElapsedTime(_silentSince).TotalSeconds < stage._settings.ReadTimeoutSeconds) return;
+            _warnedSilent = true;
+            stage._log.LogWarning("source '{Source}': nothing has arrived for {Seconds} s; {What} (a limit or Ctrl+C ends the run)", Item.Source.Path,
+                stage._settings.ReadTimeoutSeconds, _awaitingFirstFrame ? "waiting for the sender to start" : "waiting for it to come back");
+        }
+
         public void Received(DecodeStage stage, VideoFrame frame)
         {
+            _silentSince = Stopwatch.GetTimestamp();
+            _warnedSilent = false;
             _nextIndex = frame.Index + 1;
             _nextPts = frame.Pts + 1 / Item.Rate;
             if (_failuresInARow > 0)
@@ -415,7 +440,7 @@ public sealed class DecodeStage : Stage
             Reader.Dispose();
             Reader = null;
             string cause = outcome.Error ?? "the stream ended";
-            if (_awaitingFirstFrame && onlySource)
+            if (_awaitingFirstFrame && onlySource && !Listens)
                 throw new UserError($"source '{Item.Source.Path}': cannot be read ({cause})");
             _failuresInARow++;
             Interlocked.Increment(ref stage._reconnects);

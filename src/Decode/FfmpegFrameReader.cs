@@ -126,12 +126,10 @@ public sealed class FfmpegFrameReader : IDisposable
                 .WithCustomArgument(layout is null ? $"-vf {filters}" : $"-filter_complex {filters}")
                 .ForceFormat("rawvideo"))
             .Arguments + RecentInputOutput();
-        var start = new ProcessStartInfo(FfmpegTools.FfmpegPath, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = FfmpegTools.StartInfo(arguments);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         Process process;
         try
         {

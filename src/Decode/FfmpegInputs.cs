@@ -36,18 +36,17 @@ public static class FfmpegInputs
         switch (source.Kind)
         {
             case SourceKind.File:
-                return new InputPlan("file:" + LiteralPaths.For(source.Path),
-                    "-protocol_whitelist file" + (source.Realtime ? " -re" : ""));
+                return new InputPlan("file:" + LiteralPaths.For(source.Path), LocalFiles.InputOptions(source.Path) + (source.Realtime ? " -re" : ""));
             case SourceKind.Synthetic:
             {
                 int side = Math.Max(settings.Size * 4, 256);
-                return new InputPlan(SourceResolver.SyntheticGraph(source.Path, side, side * 9 / 16 / 2 * 2, rate), "-re -f lavfi");
+                return new InputPlan(SyntheticSources.Graph(source.Path, side, side * 9 / 16 / 2 * 2, rate), "-re -f lavfi");
             }
             case SourceKind.Webcam:
             {
                 var (w, h) = settings.CameraDimensions;
                 string capture = $"-framerate {settings.CameraFps.ToString("0.###", CultureInfo.InvariantCulture)} -video_size {w}x{h}";
-                string device = source.Path == "webcam" ? "" : source.Path["webcam:".Length..];
+                string device = SourceResolver.CameraDevice(source.Path);
                 if (device.Length == 0 && OperatingSystem.IsWindows())
                     throw new UserError($"source '{source.Path}': on Windows, name the camera as webcam:NAME ('videossl devices' lists them)");
                 return new InputPlan(Platform.CameraInput(device), $"-f {Platform.CameraFormat} {capture}");
@@ -80,6 +79,29 @@ public static class FfmpegInputs
         SourceKind.Webcam => settings.Fps ?? settings.CameraFps,
         _ => settings.Fps ?? DecodeSettings.DefaultLiveRate,
     };
+}
+
+/// <summary>
+/// How FFmpeg and FFprobe may read a local file: through the file protocol alone, and only with demuxers that open
+/// no further inputs. Without the second rule a downloaded <c>video.ts</c> whose content is an HLS playlist (or an
+/// ffconcat list) makes FFmpeg read whatever local files it lists. A playlist the user names as one (.m3u8) may use
+/// the HLS demuxer, after <see cref="LocalPlaylist.Check"/> has made sure it lists only files under its folder.
+/// </summary>
+public static class LocalFiles
+{
+    /// <summary>Demuxers of video containers and streams: none of them opens another input.</summary>
+    public static readonly IReadOnlyList<string> Demuxers =
+    [
+        "mov", "mp4", "matroska", "webm", "avi", "flv", "live_flv", "mpegts", "mpegtsraw", "mpeg", "mpegvideo", "m4v", "asf", "ogg",
+        "nut", "mxf", "dv", "gxf", "lxf", "wtv", "rm", "nsv", "ivf", "obu", "h261", "h263", "h264", "hevc", "vc1", "vc1test", "dirac",
+        "dnxhd", "cavsvideo", "avs2", "avs3", "mjpeg", "mjpeg_2000", "mpjpeg", "smjpeg", "yuv4mpegpipe", "rawvideo", "gif", "apng",
+        "webp_pipe", "swf", "bink", "smk", "flic", "roq", "thp", "r3d", "cine", "film_cpk", "idcin", "ipmovie", "mtv", "mv", "nuv",
+        "pmp", "pva", "vivo", "vmd", "wc3movie", "wsvqa", "xmv", "ty", "dhav", "ser", "kux", "argo_brp", "ipu", "mgsts", "vividas",
+    ];
+
+    public static string InputOptions(string path) => LocalPlaylist.IsPlaylistName(path)
+        ? $"-protocol_whitelist file,crypto -format_whitelist hls,{string.Join(',', Demuxers)}"
+        : $"-protocol_whitelist file -format_whitelist {string.Join(',', Demuxers)}";
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using FFMpegCore;
 using VideoSsl.Engine;
@@ -5,28 +6,33 @@ using VideoSsl.Engine;
 namespace VideoSsl.Decode;
 
 /// <summary>
-/// Finds the FFmpeg programs once, says clearly what to do when they are missing, and on Linux points FFMpegCore
-/// at a guarded ffmpeg: a small wrapper that starts a watcher beside the real ffmpeg, which kills ffmpeg if this
-/// program dies in any way, SIGKILL included. Without it an ffmpeg blocked on a silent network input would keep
-/// running forever after its parent is gone (ffmpeg only notices a dead parent when it next writes a frame).
+/// Finds the FFmpeg programs once, says clearly what to do when they are missing, and starts every ffmpeg the
+/// program runs. On Linux each ffmpeg is started through a guard: a watcher beside it kills it if this program dies
+/// in any way, SIGKILL included. Without it an ffmpeg blocked on a silent network input would keep running forever
+/// after its parent is gone (ffmpeg only notices a dead parent when it next writes a frame).
+///
+/// The guard is a script handed to the system shell as an argument (<c>/bin/sh -c SCRIPT</c>), never a file:
+/// nothing is written anywhere and executed from there, so no other user of the machine can swap in a program of
+/// their own (a guard written to a shared temporary folder could be replaced between writing and running it).
 /// </summary>
 public static class FfmpegTools
 {
-    private static readonly Lazy<string?> Missing = new(Configure);
+    private const string Shell = "/bin/sh";
+    private static readonly Lazy<(string? Ffmpeg, string? Missing)> Found = new(Configure);
 
-    /// <summary>The ffmpeg to start: the guarded one where the guard runs, else the one on PATH.</summary>
+    /// <summary>The real ffmpeg on PATH.</summary>
     public static string FfmpegPath
     {
         get
         {
             EnsureInstalled();
-            return Path.Combine(GlobalFFOptions.Current.BinaryFolder, Platform.Executable("ffmpeg"));
+            return Found.Value.Ffmpeg!;
         }
     }
 
     public static void EnsureInstalled()
     {
-        if (Missing.Value is { } tool)
+        if (Found.Value.Missing is { } tool)
             throw new UserError($"{tool} was not found on PATH: {Platform.FfmpegInstallHint}");
     }
 
@@ -37,58 +43,73 @@ public static class FfmpegTools
         return folders.Select(f => Path.Combine(f, Platform.Executable(tool))).FirstOrDefault(File.Exists);
     }
 
-    private static string? Configure()
+    /// <summary>How to start ffmpeg with an argument string as FFMpegCore builds it (guarded where the guard runs).</summary>
+    public static ProcessStartInfo StartInfo(string arguments)
+    {
+        string ffmpeg = FfmpegPath;
+        if (!Guarded) return new ProcessStartInfo(ffmpeg, arguments);
+        var prefix = new StringBuilder("-c ");
+        foreach (string word in (string[])[GuardScript, "videossl-ffmpeg-guard", ffmpeg]) prefix.Append(Quote(word)).Append(' ');
+        return new ProcessStartInfo(Shell, prefix + arguments);
+    }
+
+    /// <summary>How to start ffmpeg with a list of arguments (guarded where the guard runs).</summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> arguments)
+    {
+        string ffmpeg = FfmpegPath;
+        var start = new ProcessStartInfo(Guarded ? Shell : ffmpeg);
+        if (Guarded) foreach (string word in (string[])["-c", GuardScript, "videossl-ffmpeg-guard", ffmpeg]) start.ArgumentList.Add(word);
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        return start;
+    }
+
+    private static bool Guarded => Platform.HasProcFileSystem && File.Exists(Shell);
+
+    /// <summary>
+    /// Run as <c>sh -c GUARD videossl-ffmpeg-guard FFMPEG ARGS...</c>: starts the watcher, then becomes ffmpeg (exec, same
+    /// PID). The watcher is a small shell of its own ("videossl-ffmpeg-watch" in ps), polling once a second: while
+    /// VideoSsl lives it waits; once VideoSsl is gone it kills the ffmpeg, but only if that PID still runs ffmpeg.
+    /// </summary>
+    private const string GuardScript = """
+        /bin/sh -c '
+          trap "" INT TERM HUP
+          alive() { case "$(tr "\0" " " < /proc/$2/cmdline 2>/dev/null)" in "$3 "*) return 0 ;; *) return 1 ;; esac; }
+          while sleep 1; kill -0 "$1" 2>/dev/null; do alive "$@" || exit 0; done
+          alive "$@" && kill -KILL "$2"
+        ' videossl-ffmpeg-watch "$PPID" "$$" "$1" </dev/null >/dev/null 2>&1 &
+        exec "$@"
+        """;
+
+    /// <summary>
+    /// One argument as .NET splits a command line back into arguments (the same rules on every OS): plain words as
+    /// they are, anything else in double quotes with quotes and the backslashes before them escaped.
+    /// </summary>
+    public static string Quote(string argument)
+    {
+        if (argument.Length > 0 && argument.IndexOfAny([' ', '\t', '\n', '\r', '"', '\\']) < 0) return argument;
+        var quoted = new StringBuilder("\"");
+        int backslashes = 0;
+        foreach (char c in argument)
+        {
+            if (c == '\\')
+            {
+                backslashes++;
+                continue;
+            }
+            quoted.Append('\\', c == '"' ? 2 * backslashes + 1 : backslashes).Append(c);
+            backslashes = 0;
+        }
+        return quoted.Append('\\', 2 * backslashes).Append('"').ToString();
+    }
+
+    private static (string?, string?) Configure()
     {
         string? ffmpeg = Find("ffmpeg");
         string? ffprobe = Find("ffprobe");
-        if (ffmpeg is null) return "ffmpeg";
-        if (ffprobe is null) return "ffprobe";
-        string folder = Platform.HasProcFileSystem ? WriteGuard(ffmpeg, ffprobe) : Path.GetDirectoryName(ffmpeg)!;
-        GlobalFFOptions.Configure(options => options.BinaryFolder = folder);
-        return null;
-    }
-
-    /// <summary>
-    /// Writes the guard into a per-user temporary folder (atomically, only when it changed) beside a link to the
-    /// real ffprobe, and returns the folder.
-    /// </summary>
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private static string WriteGuard(string ffmpeg, string ffprobe)
-    {
-        string folder = Path.Combine(Path.GetTempPath(), $"videossl-ffmpeg-guard-{Environment.UserName}");
-        Directory.CreateDirectory(folder);
-        string quoted = "'" + ffmpeg.Replace("'", "'\\''") + "'";
-        // The watcher runs as its own small shell ("videossl-ffmpeg-watch" in ps), polling once a second: while
-        // VideoSsl lives it waits; once VideoSsl is gone it kills the ffmpeg, but only if that PID still runs ffmpeg.
-        string script = $$"""
-            #!/bin/sh
-            # VideoSsl's guarded ffmpeg: a watcher kills this ffmpeg if VideoSsl (its parent) dies, even by SIGKILL.
-            sh -c '
-              trap "" INT TERM HUP
-              alive() { case "$(tr "\0" " " < /proc/$2/cmdline 2>/dev/null)" in "$3 "*) return 0 ;; *) return 1 ;; esac; }
-              while sleep 1; kill -0 "$1" 2>/dev/null; do alive "$@" || exit 0; done
-              alive "$@" && kill -KILL "$2"
-            ' videossl-ffmpeg-watch "$PPID" "$$" {{quoted}} </dev/null >/dev/null 2>&1 &
-            exec {{quoted}} "$@"
-
-            """;
-        string target = Path.Combine(folder, "ffmpeg");
-        if (!File.Exists(target) || File.ReadAllText(target) != script)
-        {
-            string temporary = target + $".{Environment.ProcessId}.tmp";
-            File.WriteAllText(temporary, script, new UTF8Encoding(false));
-            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-            File.Move(temporary, target, overwrite: true);
-        }
-        string probeLink = Path.Combine(folder, "ffprobe");
-        if (new FileInfo(probeLink).LinkTarget != ffprobe)
-        {
-            string temporary = probeLink + $".{Environment.ProcessId}.tmp";
-            File.Delete(temporary);
-            File.CreateSymbolicLink(temporary, ffprobe);
-            File.Move(temporary, probeLink, overwrite: true);
-        }
-        return folder;
+        if (ffmpeg is null) return (null, "ffmpeg");
+        if (ffprobe is null) return (null, "ffprobe");
+        // FFMpegCore starts ffprobe itself, from the folder it is in; ffmpeg is started by StartInfo.
+        GlobalFFOptions.Configure(options => options.BinaryFolder = Path.GetDirectoryName(ffprobe)!);
+        return (ffmpeg, null);
     }
 }

@@ -11,14 +11,21 @@ public static partial class MediaProbe
     public static VideoInfo Probe(string path, CancellationToken cancel = default)
     {
         if (!File.Exists(path)) throw new UserError($"source '{path}': no such file");
+        if (FileStatus.Of(path) is { Kind: not FileKind.Regular } status)
+            throw new UserError($"source '{path}': not a regular file ({FileStatus.Describe(status.Kind)})");
         if (new FileInfo(path).Length == 0) throw new UserError($"source '{path}': file is empty");
         FfmpegTools.EnsureInstalled();
 
         IMediaAnalysis analysis;
         try
         {
-            analysis = FFProbe.AnalyseAsync(LiteralPaths.For(path), customArguments: "-protocol_whitelist file", cancellationToken: cancel)
+            analysis = FFProbe.AnalyseAsync(LiteralPaths.For(path), customArguments: LocalFiles.InputOptions(path), cancellationToken: cancel)
                 .GetAwaiter().GetResult();
+        }
+        catch (FFProbeProcessException e) when (NotOnWhitelist().Match(e.Message) is { Success: true } refused)
+        {
+            throw new UserError($"source '{path}': its content is read by FFmpeg's '{refused.Groups[1].Value}' demuxer, which opens further inputs " +
+                "(a playlist or list of files); a local file is read as a playlist only when it is named .m3u8");
         }
         catch (FFProbeProcessException e)
         {
@@ -68,6 +75,9 @@ public static partial class MediaProbe
         }
         return causes.Count == 0 ? "no details from FFmpeg" : string.Join("; ", causes);
     }
+
+    [GeneratedRegex(@"\[(\w+) @ 0x[0-9a-f]+\] Format not on whitelist")]
+    private static partial Regex NotOnWhitelist();
 
     [GeneratedRegex(@"\[[^\]]*@ 0x[0-9a-f]+\]\s*")]
     private static partial Regex DemuxerPrefix();

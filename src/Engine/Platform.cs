@@ -103,3 +103,70 @@ public static partial class Platform
     [LibraryImport("libc", EntryPoint = "fcntl")]
     private static partial int Fcntl(int descriptor, int command, int argument);
 }
+
+public static partial class Platform
+{
+    /// <summary>
+    /// The path with every link resolved and no <c>.</c> or <c>..</c> left (realpath on Linux and macOS); where that
+    /// cannot be asked, the full path with its final link resolved.
+    /// </summary>
+    public static string RealPath(string path)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            nint resolved = RealPathNative(path, 0);
+            if (resolved != 0)
+            {
+                try { return Marshal.PtrToStringUTF8(resolved)!; }
+                finally { Free(resolved); }
+            }
+        }
+        string full = Path.GetFullPath(path);
+        try
+        {
+            FileSystemInfo info = Directory.Exists(full) ? new DirectoryInfo(full) : new FileInfo(full);
+            return info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+        }
+        catch (IOException)
+        {
+            return full;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint RealPathNative(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void Free(nint pointer);
+
+    /// <summary>
+    /// The share mode that makes a file a lock only one process holds. .NET turns FileShare.None into flock(LOCK_EX) on
+    /// Linux and macOS, which a crashed process releases; on Windows a reader must still be let in to read the PID.
+    /// </summary>
+    public static FileShare ExclusiveLockShare => OperatingSystem.IsWindows() ? FileShare.Read : FileShare.None;
+
+    /// <summary>
+    /// Reads a small text file another process holds locked. .NET takes flock(LOCK_SH) on every file it opens on Linux
+    /// and macOS, which a holder's LOCK_EX refuses, so there the file is opened with the C library alone; null if unreadable.
+    /// </summary>
+    public static string? ReadLockedText(string path)
+    {
+        try
+        {
+            if (OperatingSystem.IsWindows()) return File.ReadAllText(path);
+            int descriptor = Open(path, OperatingSystem.IsLinux() ? 0x80000 /* O_RDONLY | O_CLOEXEC */ : 0);
+            if (descriptor < 0) return null;
+            using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(descriptor, ownsHandle: true);
+            var buffer = new byte[256];
+            int read = RandomAccess.Read(handle, buffer, 0);
+            return System.Text.Encoding.UTF8.GetString(buffer, 0, read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+}

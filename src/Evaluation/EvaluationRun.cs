@@ -55,14 +55,15 @@ public sealed class EvaluationRun(ILoggerFactory logs)
 
     public EvalReport Run(EvalRequest request, CancellationToken cancel)
     {
-        if (!(request.Fps > 0 && request.Fps <= 60)) throw new UserError($"fps must be above 0 and at most 60 (got {request.Fps})");
-        var (checkpoint, checkpointPath) = CheckpointStore.Open(request.Checkpoint);
+        if (!(request.Fps > 0 && request.Fps <= 60)) throw UserError.CommandLine($"fps must be above 0 and at most 60 (got {request.Fps})");
+        OutputFolder.Create(request.Out, $"out '{request.Out}'");
+        var (checkpoint, checkpointPath) = CheckpointStore.Open(request.Checkpoint, message => _log.LogWarning("{Message}", message));
         var trained = RunConfig.FromJson(checkpoint.RunConfigJson, checkpointPath);
         double posWindow = trained.Sampler.PosWindow, negGap = trained.Sampler.NegGap;
         if (posWindow < 1 / request.Fps)
             throw new UserError($"at --fps {request.Fps} frames lie {1 / request.Fps:0.###} s apart, more than pos-window {posWindow} s: no near pairs; raise --fps");
 
-        var (sources, classOfVideo, classNames) = Sources(request);
+        var (sources, classOfVideo, classNames) = Sources(request, cancel);
         var prepared = SourcePreparation.Prepare(sources, realtime: false, _log, cancel);
         if (prepared.Live.Count > 0) throw new UserError($"source '{prepared.Live[0].Path}': eval reads video files");
         var device = ComputeDevice.Resolve(request.Device);
@@ -81,6 +82,11 @@ public sealed class EvaluationRun(ILoggerFactory logs)
         {
             var sets = Featurize(prepared, featurizers, request.Fps, cancel);
             var first = sets.Values.First();
+            // Near/far, retrieval and time order all need frames more than neg-gap apart within some video.
+            double longest = first.Ranges().Select(r => first.Times[r.End - 1] - first.Times[r.Start]).DefaultIfEmpty(0).Max();
+            if (longest < negGap)
+                throw new UserError($"source '{sources[0]}'{(sources.Count > 1 ? " and the others" : "")}: the longest video spans {longest:0.##} s at --fps {request.Fps}, " +
+                    $"less than the checkpoint's neg-gap ({negGap} s), so there are no far pairs to measure; evaluate on longer videos");
             var videos = first.Ranges().Select(r => new VideoSummary(first.VideoNames[r.Video], prepared.Files[r.Video].Source.Path,
                 r.End - r.Start, first.Times[r.End - 1] - first.Times[r.Start],
                 classOfVideo is null ? null : classNames![classOfVideo[r.Video]])).ToList();
@@ -107,7 +113,7 @@ public sealed class EvaluationRun(ILoggerFactory logs)
     }
 
     /// <summary>With --labels, the videos are every sub-folder's files and each sub-folder is a class.</summary>
-    private static (IReadOnlyList<string> Sources, int[]? ClassOfVideo, IReadOnlyList<string>? Classes) Sources(EvalRequest request)
+    private static (IReadOnlyList<string> Sources, int[]? ClassOfVideo, IReadOnlyList<string>? Classes) Sources(EvalRequest request, CancellationToken cancel)
     {
         var sources = request.Sources.Concat(request.Align ?? []).Distinct().ToList();
         if (request.Labels is null)
@@ -122,7 +128,7 @@ public sealed class EvaluationRun(ILoggerFactory logs)
         var classOf = new List<int>();
         for (int c = 0; c < classes.Count; c++)
         {
-            foreach (var source in SourceResolver.Resolve([classes[c]]))
+            foreach (var source in SourceResolver.Resolve([classes[c]], cancel: cancel).Sources)
             {
                 files.Add(source.Path);
                 classOf.Add(c);

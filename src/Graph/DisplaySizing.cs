@@ -25,7 +25,7 @@ public static class DisplaySizing
     {
         try
         {
-            var first = SourceResolver.Resolve(config.Sources.Take(1)).FirstOrDefault();
+            var first = SourceResolver.Resolve(config.Sources.Take(1)).Sources.FirstOrDefault();
             if (first is null) return null;
             if (first.Kind == SourceKind.Webcam) return config.Decode.CameraDimensions;
             if (first.Kind != SourceKind.File) return null;

@@ -27,11 +27,11 @@ public sealed class EmbeddingGraph
 
     public EmbeddingSummary Run(EmbedRequest request, IRunObserver? observer, CancellationToken stop)
     {
-        if (request.Batch < 1) throw new UserError($"batch must be at least 1 (got {request.Batch})");
-        if (request.Fps is { } fps && !(fps > 0 && fps <= 240)) throw new UserError($"fps must be above 0 and at most 240 (got {fps})");
+        if (request.Batch < 1) throw UserError.CommandLine($"batch must be at least 1 (got {request.Batch})");
+        if (request.Fps is { } fps && !(fps > 0 && fps <= 240)) throw UserError.CommandLine($"fps must be above 0 and at most 240 (got {fps})");
         if (!request.Out.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-            throw new UserError($"out '{request.Out}': the embeddings file must end in .npy");
-        var (checkpoint, checkpointPath) = CheckpointStore.Open(request.Checkpoint);
+            throw UserError.CommandLine($"out '{request.Out}': the embeddings file must end in .npy");
+        var (checkpoint, checkpointPath) = CheckpointStore.Open(request.Checkpoint, message => _log.LogWarning("{Message}", message));
         var prepared = SourcePreparation.Prepare(request.Sources, realtime: false, _log, stop);
         if (prepared.Live.Count > 0)
             throw new UserError($"source '{prepared.Live[0].Path}': embed reads video files; a live source has no end to embed up to");
@@ -59,8 +59,16 @@ public sealed class EmbeddingGraph
 
         var clock = Stopwatch.StartNew();
         long expected = schedule.Sum(w => w.ExpectedFrames);
-        StageLoop.Run([decode, embed], halt, 4, () => observer?.OnProgress(new RunProgress(
-            clock.Elapsed.TotalSeconds, 0, null, embed.Snapshot().ItemsOut, expected, null, 0, [decode.Snapshot(), embed.Snapshot()], null)));
+        try
+        {
+            StageLoop.Run([decode, embed], halt, 4, () => observer?.OnProgress(new RunProgress(
+                clock.Elapsed.TotalSeconds, 0, null, embed.Snapshot().ItemsOut, expected, null, 0, [decode.Snapshot(), embed.Snapshot()], null)));
+        }
+        catch
+        {
+            files.Discard();
+            throw;
+        }
         return new EmbeddingSummary(files.NpyPath, files.CsvPath, files.Rows, embedder.Dimension, reports, stop.IsCancellationRequested);
     }
 }

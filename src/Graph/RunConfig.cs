@@ -73,27 +73,34 @@ public sealed record RunConfig
             yield return $"pos-window ({Sampler.PosWindow} s) is shorter than one frame at --fps {fps} ({1 / fps:0.###} s): no frame could be a positive";
     }
 
-    /// <summary>Throws one <see cref="UserError"/> listing every problem, or returns this configuration.</summary>
-    public RunConfig Validated()
+    /// <summary>
+    /// Throws one <see cref="UserError"/> listing every problem, or returns this configuration. Problems that the
+    /// command line brought in are a bad command line (exit code 2); problems of a configuration file, bad input (1).
+    /// </summary>
+    public RunConfig Validated(bool fromCommandLine = false)
     {
         var problems = Problems().ToList();
-        if (problems.Count > 0) throw new UserError("invalid configuration: " + string.Join("; ", problems));
-        return this;
+        if (problems.Count == 0) return this;
+        string message = "invalid configuration: " + string.Join("; ", problems);
+        throw fromCommandLine ? UserError.CommandLine(message) : new UserError(message);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     public static RunConfig FromJson(string json, string origin)
     {
+        RunConfig? config;
         try
         {
-            return JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new UserError($"config '{origin}': empty");
+            config = JsonSerializer.Deserialize<RunConfig>(json, Json);
         }
         catch (JsonException e)
         {
-            string where = e.Path is { Length: > 0 } path ? $" at {path}" : "";
-            throw new UserError($"config '{origin}': not a valid configuration{where} ({e.Message.Split('.')[0]})");
+            throw new UserError($"config '{origin}': {ConfigJson.Describe(e)}");
         }
+        if (config is null) throw new UserError($"config '{origin}': empty (null instead of an object)");
+        if (ConfigJson.FirstNull(config) is { } key) throw new UserError($"config '{origin}': '{key}' is null; give it a value or leave the key out");
+        return config;
     }
 
     public static RunConfig FromFile(string path)

@@ -1,3 +1,4 @@
+using VideoSsl.Decode;
 using VideoSsl.Engine;
 using VideoSsl.Learning;
 

@@ -4,9 +4,6 @@ using VideoSsl.Engine;
 
 namespace VideoSsl.Graph;
 
-/// <summary>A source that was found but cannot be used, and why.</summary>
-public sealed record SkippedSource(string Path, string Reason);
-
 /// <summary>The sources a run will read: files (each probed) and live sources.</summary>
 public sealed record PreparedSources(
     IReadOnlyList<(VideoSource Source, VideoInfo Info)> Files,
@@ -33,12 +30,17 @@ public static class SourcePreparation
     /// </summary>
     public static PreparedSources Prepare(IReadOnlyList<string> specs, bool realtime, ILogger log, CancellationToken cancel)
     {
-        var resolved = SourceResolver.Resolve(specs, realtime);
+        var resolved = SourceResolver.Resolve(specs, realtime, cancel);
         var files = new List<(VideoSource, VideoInfo)>();
         var live = new List<VideoSource>();
         var skipped = new List<SkippedSource>();
+        foreach (var entry in resolved.Skipped)
+        {
+            log.LogWarning("{Message}; skipped", entry.Reason);
+            skipped.Add(entry);
+        }
         int id = 0;
-        foreach (var source in resolved)
+        foreach (var source in resolved.Sources)
         {
             cancel.ThrowIfCancellationRequested();
             if (source.Kind != SourceKind.File)
@@ -59,7 +61,7 @@ public static class SourcePreparation
             }
         }
         if (files.Count + live.Count == 0)
-            throw new UserError($"none of the {resolved.Count} video files under {string.Join(", ", specs.Select(p => $"'{p}'"))} can be read: {skipped[0].Reason}");
+            throw new UserError($"none of the {resolved.Sources.Count + resolved.Skipped.Count} video files under {string.Join(", ", specs.Select(p => $"'{p}'"))} can be read: {skipped[0].Reason}");
         return new PreparedSources(files, live, skipped);
     }
 
@@ -67,7 +69,7 @@ public static class SourcePreparation
     private static void CheckDevice(VideoSource source)
     {
         if (source.Kind != SourceKind.Webcam || !OperatingSystem.IsLinux()) return;
-        string device = Platform.CameraInput(source.Path == "webcam" ? "" : source.Path["webcam:".Length..]);
+        string device = Platform.CameraInput(SourceResolver.CameraDevice(source.Path));
         if (!File.Exists(device))
             throw new UserError($"source '{source.Path}': no camera at {device} ('videossl devices' lists the cameras FFmpeg can see)");
     }

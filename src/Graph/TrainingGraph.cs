@@ -39,6 +39,12 @@ public sealed class TrainingGraph
         var (schedule, liveItems) = prepared.WorkItems(config.Limits.Epochs, config.Decode);
         CheckFrameRates(config, schedule.Concat(liveItems));
         int fileLanes = Math.Min(config.Decode.ParallelSources, prepared.Files.Count);
+        if (liveItems.Count == 0 && config.Sampler.AnchorsForShortFiles(prepared.Files.Select(f => f.Info.Duration.TotalSeconds - 1 / f.Info.DecodeRate(config.Decode.Fps)), fileLanes) is { } fit)
+        {
+            _log.LogWarning("train: the files hold at most {Fit} anchors {Spacing} s apart at a time, fewer than --min-anchors' default {Min}; training on batches of {Fit} (more or longer clips, or a lower --neg-gap, give larger batches)",
+                fit, config.Sampler.AnchorSpacing, config.Sampler.EffectiveMinAnchors, fit);
+            config = config with { Sampler = config.Sampler with { MinAnchors = fit } };
+        }
         var allItems = schedule.Concat(liveItems).ToList();
         int size = config.Decode.Size;
 
@@ -99,7 +105,18 @@ public sealed class TrainingGraph
         string? stopReason = null;
         var monitor = new MonitorPacing(MonitorHz);
         long framesRendered = 0;
-        StageLoop.Run([decode, sampler, trainer], halt, view?.Hertz ?? MonitorHz, () =>
+        try
+        {
+            StageLoop.Run([decode, sampler, trainer], halt, view?.Hertz ?? MonitorHz, Tick);
+        }
+        catch (Exception e)
+        {
+            // Say what happened in summary.json too (when the disk still takes it), then report it.
+            stopReason = $"it failed: {e.Message}";
+            TryWriteSummary(Summary());
+            throw;
+        }
+        void Tick()
         {
             if (view is not null)
             {
@@ -119,32 +136,49 @@ public sealed class TrainingGraph
                 halt.Cancel();
             }
             if (monitor.Due()) observer?.OnProgress(Progress());
-        });
+        }
         if (config.Limits.MaxSteps is { } maxSteps && session.Step >= maxSteps) stopReason ??= $"the step limit ({maxSteps}) was reached";
         if (decode.FramesDelivered + framesBefore >= (config.Limits.MaxFrames ?? long.MaxValue)) stopReason ??= $"the frame limit ({config.Limits.MaxFrames}) was reached";
         bool sourcesEnded = stopReason is null;
+        bool userStopped = stop.IsCancellationRequested || view is { QuitRequested: true };
         stopReason ??= "the sources ended";
 
-        if (session.Step == startStep && sourcesEnded && resume is null)
+        // A run that trained nothing has failed, unless the user stopped it (or a resumed run was already at its limit).
+        if (session.Step == startStep && resume is null && !userStopped)
         {
             var failures = reports.Where(r => r.Error is not null).ToList();
+            string when = sourcesEnded ? "" : $" before {stopReason}";
             throw new UserError(failures.Count > 0
-                ? $"no training step was possible: {failures.Count} of {reports.Count} source passes failed to decode (first: '{failures[0].Path}': {failures[0].Error})"
-                : $"no training step was possible: a batch needs at least {config.Sampler.EffectiveMinAnchors} anchors spaced " +
+                ? $"no training step was possible{when}: {failures.Count} of {reports.Count} source passes failed to decode (first: '{failures[0].Path}': {failures[0].Error})"
+                : decode.FramesDelivered == 0
+                ? $"no training step was possible{when}: no frame arrived from {string.Join(", ", prepared.Live.Concat(prepared.Files.Select(f => f.Source)).Select(s => $"'{s.Path}'"))}"
+                : $"no training step was possible{when}: a batch needs at least {config.Sampler.EffectiveMinAnchors} anchors spaced " +
                   $"neg-gap + pos-window = {config.Sampler.AnchorSpacing} s apart, and the sources held at most {sampler.LongestSpan:0.#} s " +
                   "of video at a time; use longer or more clips, or lower --neg-gap or --batch");
         }
 
-        List<double> norms;
-        lock (lossNorms) norms = [.. lossNorms];
-        var summary = new TrainingSummary(
-            config.Out, trainer.LastCheckpoint ?? store.Existing().LastOrDefault(), metrics.Path, device.type.ToString().ToLowerInvariant(),
-            resume is not null, stopReason, session.Step, session.Step - startStep, session.FramesSeen, clock.Elapsed.TotalSeconds,
-            norms.Count > 0 ? norms.Take(10).Average() : null, norms.Count > 0 ? norms.TakeLast(10).Average() : null,
-            reports, prepared.Skipped, [decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()], decode.Reconnects,
-            view is null ? null : new OverlaySummary(framesRendered));
+        var summary = Summary();
         File.WriteAllText(Path.Combine(config.Out, RunDirectory.SummaryFile), JsonSerializer.Serialize(summary, RunConfig.Json));
         return summary;
+
+        TrainingSummary Summary()
+        {
+            List<double> norms;
+            lock (lossNorms) norms = [.. lossNorms];
+            return new TrainingSummary(
+                config.Out, trainer.LastCheckpoint ?? store.Existing().LastOrDefault(), metrics.Path, device.type.ToString().ToLowerInvariant(),
+                resume is not null, stopReason!, session.Step, session.Step - startStep, session.FramesSeen, clock.Elapsed.TotalSeconds,
+                norms.Count > 0 ? norms.Take(10).Average() : null, norms.Count > 0 ? norms.TakeLast(10).Average() : null,
+                reports, prepared.Skipped, [decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()], decode.Reconnects,
+                view is null ? null : new OverlaySummary(framesRendered));
+        }
+
+        void TryWriteSummary(TrainingSummary failed)
+        {
+            try { File.WriteAllText(Path.Combine(config.Out, RunDirectory.SummaryFile), JsonSerializer.Serialize(failed, RunConfig.Json)); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
 
         RunProgress Progress() => new(
             clock.Elapsed.TotalSeconds, session.Step, config.Limits.MaxSteps, sampler.FramesIngested, expectedFrames,

@@ -22,7 +22,7 @@ public sealed class ViewingGraph(ILoggerFactory logs)
 
     public ViewingSummary Run(RunConfig config, string checkpointPath, IOverlayView view, CancellationToken stop)
     {
-        var (checkpoint, path) = CheckpointStore.Open(checkpointPath);
+        var (checkpoint, path) = CheckpointStore.Open(checkpointPath, message => _log.LogWarning("{Message}", message));
         var decodeSettings = config.Decode with { Size = checkpoint.Info.FrameSize, Realtime = true, ParallelSources = 1 };
         var prepared = SourcePreparation.Prepare(config.Sources, realtime: true, _log, stop);
         var (files, live) = prepared.WorkItems(config.Limits.Epochs, decodeSettings);

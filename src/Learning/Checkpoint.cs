@@ -1,9 +1,19 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using VideoSsl.Engine;
 using VideoSsl.Sampling;
 
 namespace VideoSsl.Learning;
+
+/// <summary>The kind of encoder a checkpoint holds (the format records it so that a build can refuse what it cannot load).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ModelKind>))]
+public enum ModelKind
+{
+    /// <summary>The four-block convolutional encoder of <see cref="ContrastiveModel"/>.</summary>
+    Small,
+}
 
 /// <summary>
 /// What a checkpoint says about the run besides its tensors. <see cref="Score"/> is the training signal when it was
@@ -17,13 +27,16 @@ public sealed record CheckpointInfo(
     DateTimeOffset SavedAt,
     ModelSettings Model,
     int FrameSize,
-    double? Score = null);
+    double? Score = null,
+    ModelKind ModelKind = ModelKind.Small);
 
 /// <summary>
 /// One checkpoint: info, the run's full configuration (as JSON, owned by the caller), the sampler state, model
-/// weights and buffers, optimizer state and LibTorch's random state. On disk it is one file of named sections;
-/// it is written to a temporary file, flushed and then renamed over the target, so a crash at any moment leaves
-/// either the old file or the new one, never a torn one.
+/// weights and buffers, optimizer state and LibTorch's random state. On disk it is one file of named sections
+/// followed (format 2) by the SHA-256 of everything before it, so that any damage (a bad disk, a copy cut short,
+/// bytes overwritten) is found on load instead of turning into NaN features or a diverging run. It is written to a
+/// temporary file, flushed and then renamed over the target, so a crash at any moment leaves either the old file or
+/// the new one, never a torn one. Format 1 files (no checksum) still load, with a warning.
 /// </summary>
 public sealed record Checkpoint(
     CheckpointInfo Info,
@@ -33,8 +46,15 @@ public sealed record Checkpoint(
     byte[] Optimizer,
     byte[] RandomState)
 {
-    public const int CurrentFormat = 1;
+    public const int CurrentFormat = 2;
+    private const int UncheckedFormat = 1;
+    private const int ChecksumBytes = 32;
+    private const int MaxSections = 64;
     private static readonly byte[] Magic = "VSSLCKPT"u8.ToArray();
+
+    /// <summary>Set on a checkpoint read from a file that could not be checked (format 1): what to warn about.</summary>
+    [JsonIgnore]
+    public string? IntegrityWarning { get; init; }
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -47,58 +67,71 @@ public sealed record Checkpoint(
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(folder);
         string temporary = Path.Combine(folder, "." + Path.GetFileName(path) + ".tmp");
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        try
         {
-            using (var writer = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true))
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
             {
-                writer.Write(Magic);
-                writer.Write(CurrentFormat);
-                var sections = new (string Name, byte[] Bytes)[]
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                using (var hashed = new HashingStream(file, hash))
+                using (var writer = new BinaryWriter(hashed, Encoding.UTF8, leaveOpen: true))
                 {
-                    ("info", JsonSerializer.SerializeToUtf8Bytes(Info, Json)),
-                    ("config", Encoding.UTF8.GetBytes(RunConfigJson)),
-                    ("sampler", Sampler is null ? [] : JsonSerializer.SerializeToUtf8Bytes(Sampler, Json)),
-                    ("model", Model),
-                    ("optimizer", Optimizer),
-                    ("random", RandomState),
-                };
-                writer.Write(sections.Length);
-                foreach (var (name, bytes) in sections)
-                {
-                    writer.Write(name);
-                    writer.Write((long)bytes.Length);
-                    writer.Write(bytes);
+                    writer.Write(Magic);
+                    writer.Write(CurrentFormat);
+                    var sections = new (string Name, byte[] Bytes)[]
+                    {
+                        ("info", JsonSerializer.SerializeToUtf8Bytes(Info with { FormatVersion = CurrentFormat }, Json)),
+                        ("config", Encoding.UTF8.GetBytes(RunConfigJson)),
+                        ("sampler", Sampler is null ? [] : JsonSerializer.SerializeToUtf8Bytes(Sampler, Json)),
+                        ("model", Model),
+                        ("optimizer", Optimizer),
+                        ("random", RandomState),
+                    };
+                    writer.Write(sections.Length);
+                    foreach (var (name, bytes) in sections)
+                    {
+                        writer.Write(name);
+                        writer.Write((long)bytes.Length);
+                        writer.Write(bytes);
+                    }
                 }
+                file.Write(hash.GetHashAndReset());
+                file.Flush(flushToDisk: true);
             }
-            file.Flush(flushToDisk: true);
+            File.Move(temporary, path, overwrite: true);
         }
-        File.Move(temporary, path, overwrite: true);
+        catch
+        {
+            // A full disk or a failing device: the previous checkpoint stays as it was, and no half-written file is left.
+            try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
     }
 
     public static Checkpoint Read(string path)
     {
         try
         {
-            using var file = File.OpenRead(path);
-            using var reader = new BinaryReader(file, Encoding.UTF8);
-            if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+            byte[] bytes = File.ReadAllBytes(path);
+            if (bytes.Length < Magic.Length + 4 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
                 throw new UserError($"checkpoint '{path}': not a VideoSsl checkpoint");
-            int format = reader.ReadInt32();
-            if (format != CurrentFormat)
-                throw new UserError($"checkpoint '{path}': format {format} is not supported (this build reads format {CurrentFormat})");
-            var sections = new Dictionary<string, byte[]>();
-            int count = reader.ReadInt32();
-            for (int i = 0; i < count; i++)
+            int format = BitConverter.ToInt32(bytes, Magic.Length);
+            if (format is not (CurrentFormat or UncheckedFormat))
+                throw new UserError($"checkpoint '{path}': format {format} is not supported (this build reads formats {UncheckedFormat} and {CurrentFormat})");
+            int length = bytes.Length;
+            if (format == CurrentFormat)
             {
-                string name = reader.ReadString();
-                long length = reader.ReadInt64();
-                if (length < 0 || length > file.Length - file.Position) throw new EndOfStreamException();
-                sections[name] = reader.ReadBytes((int)length);
+                length -= ChecksumBytes;
+                if (length < Magic.Length + 8 || !SHA256.HashData(bytes.AsSpan(0, length)).AsSpan().SequenceEqual(bytes.AsSpan(length)))
+                    throw new UserError($"checkpoint '{path}': checksum mismatch (the file is damaged)");
             }
-            byte[] Section(string name) => sections.TryGetValue(name, out var bytes)
-                ? bytes : throw new UserError($"checkpoint '{path}': section '{name}' is missing");
+            var sections = ReadSections(path, new MemoryStream(bytes, Magic.Length + 4, length - Magic.Length - 4));
+            byte[] Section(string name) => sections.TryGetValue(name, out var found)
+                ? found : throw new UserError($"checkpoint '{path}': section '{name}' is missing");
             var info = JsonSerializer.Deserialize<CheckpointInfo>(Section("info"), Json)
                 ?? throw new UserError($"checkpoint '{path}': empty info");
+            if (info.Model is null || info.Model.Problems().FirstOrDefault() is { } _ || info.FrameSize is < 16 or > 1024)
+                throw new UserError($"checkpoint '{path}': its info describes no model this build can make");
+            if (!Enum.IsDefined(info.ModelKind)) throw new UserError($"checkpoint '{path}': model kind {info.ModelKind} is not known to this build");
             byte[] sampler = Section("sampler");
             return new Checkpoint(
                 info,
@@ -106,11 +139,54 @@ public sealed record Checkpoint(
                 sampler.Length == 0 ? null : JsonSerializer.Deserialize<SamplerState>(sampler, Json),
                 Section("model"),
                 Section("optimizer"),
-                Section("random"));
+                Section("random"))
+            {
+                IntegrityWarning = format == UncheckedFormat
+                    ? $"checkpoint '{path}': format {UncheckedFormat} carries no checksum, so damage to it cannot be detected; checkpoints written from now on are format {CurrentFormat}"
+                    : null,
+            };
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or JsonException or UnauthorizedAccessException)
+        catch (Exception e) when (e is EndOfStreamException or IOException or JsonException or UnauthorizedAccessException or ArgumentException)
         {
             throw new UserError($"checkpoint '{path}': cannot be read ({e.Message})", e);
+        }
+    }
+
+    private static Dictionary<string, byte[]> ReadSections(string path, MemoryStream stream)
+    {
+        using var reader = new BinaryReader(stream, Encoding.UTF8);
+        var sections = new Dictionary<string, byte[]>();
+        int count = reader.ReadInt32();
+        if (count is < 0 or > MaxSections) throw new UserError($"checkpoint '{path}': {count} sections is not a checkpoint's layout");
+        for (int i = 0; i < count; i++)
+        {
+            string name = reader.ReadString();
+            long length = reader.ReadInt64();
+            if (length < 0 || length > stream.Length - stream.Position) throw new EndOfStreamException($"section '{name}' runs past the end of the file");
+            sections[name] = reader.ReadBytes((int)length);
+        }
+        return sections;
+    }
+
+    /// <summary>Writes through to a stream while hashing every byte (so the checksum costs no second pass).</summary>
+    private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            hash.AppendData(buffer);
+            inner.Write(buffer);
         }
     }
 }
@@ -170,23 +246,54 @@ public sealed class CheckpointStore
         return _bestScore;
     }
 
-    /// <summary>The newest readable checkpoint and its path, or null when the run has none.</summary>
+    /// <summary>
+    /// The newest intact checkpoint and its path, or null when the run has none. A damaged newer one is passed over
+    /// with a warning naming both files ("checkpoint 'P': checksum mismatch ...; using the older 'Q'").
+    /// </summary>
     public (Checkpoint Checkpoint, string Path)? LoadLatest(Action<string>? warn = null)
     {
+        var damaged = new List<string>();
         foreach (string path in Existing().Reverse())
         {
-            try { return (Checkpoint.Read(path), path); }
-            catch (UserError e) { warn?.Invoke(e.Message + "; trying an older one"); }
+            try
+            {
+                var checkpoint = ReadIntact(path);
+                foreach (string problem in damaged) warn?.Invoke($"{problem}; using the older '{path}'");
+                if (checkpoint.IntegrityWarning is { } warning) warn?.Invoke(warning);
+                return (checkpoint, path);
+            }
+            catch (UserError e)
+            {
+                damaged.Add(e.Message);
+            }
         }
+        if (damaged.Count > 0)
+            throw new UserError($"run folder '{RunDirectory}': none of its {damaged.Count} checkpoints is intact (newest: {damaged[0]})");
         return null;
     }
 
-    /// <summary>A checkpoint from a path that is either a run folder or a checkpoint file.</summary>
-    public static (Checkpoint Checkpoint, string Path) Open(string path)
+    /// <summary>
+    /// A checkpoint from a path that is either a run folder (its newest intact checkpoint) or a checkpoint file, which
+    /// is refused outright when damaged.
+    /// </summary>
+    public static (Checkpoint Checkpoint, string Path) Open(string path, Action<string>? warn = null)
     {
-        if (File.Exists(path)) return (Checkpoint.Read(path), path);
+        if (File.Exists(path))
+        {
+            var checkpoint = ReadIntact(path);
+            if (checkpoint.IntegrityWarning is { } warning) warn?.Invoke(warning);
+            return (checkpoint, path);
+        }
         if (!Directory.Exists(path)) throw new UserError($"checkpoint '{path}': no such run folder or file");
-        return new CheckpointStore(path, keep: int.MaxValue).LoadLatest()
+        return new CheckpointStore(path, keep: int.MaxValue).LoadLatest(warn)
             ?? throw new UserError($"checkpoint '{path}': the run folder holds no checkpoint (checkpoints/step-*.ckpt)");
+    }
+
+    /// <summary>Reads a checkpoint and proves its weights load into its model and are all finite.</summary>
+    public static Checkpoint ReadIntact(string path)
+    {
+        var checkpoint = Checkpoint.Read(path);
+        TrainingSession.CheckWeights(checkpoint, path);
+        return checkpoint;
     }
 }

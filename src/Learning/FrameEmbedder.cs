@@ -1,4 +1,5 @@
 using TorchSharp;
+using VideoSsl.Engine;
 using static TorchSharp.torch;
 
 namespace VideoSsl.Learning;
@@ -46,7 +47,12 @@ public sealed class FrameEmbedder : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var input = FrameTensors.Normalize(FrameTensors.ToUnitRange(pixels, frames, FrameSize, Device));
-        return (projected ? _model.forward(input) : _model.Embed(input)).cpu().data<float>().ToArray();
+        float[] rows = (projected ? _model.forward(input) : _model.Embed(input)).cpu().data<float>().ToArray();
+        // Finite weights can still overflow (a damaged checkpoint's huge values): such rows are never handed on.
+        int bad = Array.FindIndex(rows, v => !float.IsFinite(v));
+        if (bad >= 0)
+            throw new UserError($"the encoder's output for frame {bad / (rows.Length / frames) + 1} of a batch of {frames} is not finite (NaN or infinite): the checkpoint's weights are unusable; no such embedding is written");
+        return rows;
     }
 
     public void Dispose() => _model.Dispose();

@@ -18,8 +18,7 @@ public static class ModelExport
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (extension is not (".safetensors" or ".pt" or ".pth"))
             throw new UserError($"out '{path}': the file must end in .safetensors, .pt or .pth");
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null) Directory.CreateDirectory(folder);
+        OutputFolder.For(path, $"out '{path}'");
         using var model = TrainingSession.LoadForInference(checkpoint, CPU);
         if (extension == ".safetensors") model.save_safetensors(path);
         else model.save_py(path);

@@ -106,7 +106,7 @@ public sealed class TrainerStage : Stage
         {
             failure = e;
         }
-        if (_session.Step > _lastSavedStep) SaveCheckpoint(final: true);
+        if (_session.Step > _lastSavedStep && !_saveFailed) SaveCheckpoint(final: true);
         if (failure is not null) ExceptionDispatchInfo.Throw(failure);
     }
 
@@ -188,6 +188,13 @@ public sealed class TrainerStage : Stage
         _warnedCollapse = collapsed;
     }
 
+    private bool _saveFailed;
+
+    /// <summary>
+    /// Writes the step's checkpoint (and best.ckpt when it is the best so far). A checkpoint that cannot be written
+    /// (a full disk, a failing device) leaves the previous one as it was: during the run that stops training with
+    /// one line naming both files; at the very end it is reported and the run ends as it would have.
+    /// </summary>
     private void SaveCheckpoint(bool final)
     {
         try
@@ -204,9 +211,14 @@ public sealed class TrainerStage : Stage
             _lastSavedStep = _session.Step;
             CheckpointSaved?.Invoke(LastCheckpoint, _session.Step);
         }
-        catch (Exception e) when (final && e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _log.LogError("train: the final checkpoint could not be written to {Folder}: {Message}", _checkpoints.Folder, e.Message);
+            _saveFailed = true;
+            string? previous = LastCheckpoint ?? _checkpoints.Existing().LastOrDefault();
+            string message = $"checkpoint '{_checkpoints.PathFor(_session.Step)}': could not be written ({e.Message})" +
+                (previous is null ? "" : $"; the previous one, '{previous}', is intact");
+            if (!final) throw new UserError(message + "; training stopped", e);
+            _log.LogError("train: {Message}", message);
         }
     }
 }

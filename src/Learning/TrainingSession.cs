@@ -208,6 +208,28 @@ public sealed class TrainingSession : IDisposable
         return moved;
     }
 
+    /// <summary>
+    /// Loads a checkpoint's weights into a model of its shape on the CPU and checks every one is finite: a damaged
+    /// checkpoint must be refused on load, not found out from NaN features or a run that diverges at once.
+    /// </summary>
+    public static void CheckWeights(Checkpoint checkpoint, string path)
+    {
+        ComputeDevice.EnsureLibTorch();
+        using var scope = NewDisposeScope();
+        using var model = new ContrastiveModel(checkpoint.Info.Model);
+        try
+        {
+            LoadWeights(model, checkpoint.Model);
+        }
+        catch (UserError e)
+        {
+            throw new UserError($"checkpoint '{path}': {e.Message}", e);
+        }
+        foreach (var (name, tensor) in model.state_dict())
+            if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
+                throw new UserError($"checkpoint '{path}': weight '{name}' holds values that are not finite (NaN or infinite)");
+    }
+
     private static void LoadWeights(ContrastiveModel model, byte[] weights)
     {
         try

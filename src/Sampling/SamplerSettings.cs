@@ -55,11 +55,25 @@ public sealed record SamplerSettings
     [JsonIgnore]
     public int EffectiveMinAnchors => MinAnchors ?? Math.Max(2, Batch / 4);
 
+    /// <summary>
+    /// Files too short for a batch of the default minimum: the anchors that fit in their longest stretches decoded
+    /// together (<paramref name="lanes"/> at a time), when that is at least 2 and below the minimum; otherwise null
+    /// (nothing to change, an explicit --min-anchors, or not even 2 anchors fit).
+    /// </summary>
+    public int? AnchorsForShortFiles(IEnumerable<double> spans, int lanes)
+    {
+        if (MinAnchors is not null) return null;
+        int fit = spans.Select(s => (int)Math.Floor(Math.Max(0, Math.Min(s, EffectiveRingSeconds)) / AnchorSpacing))
+            .OrderDescending().Take(Math.Max(1, lanes)).Sum();
+        return fit >= 2 && fit < EffectiveMinAnchors ? fit : null;
+    }
+
     public IEnumerable<string> Problems()
     {
         if (Batch < 2) yield return $"batch must be at least 2 pairs: a batch of {Batch} has no negatives";
         if (Batch > 4096) yield return $"batch must be at most 4096 (got {Batch})";
-        if (!(PosWindow > 0)) yield return $"pos-window must be above 0 seconds (got {PosWindow})";
+        if (!(PosWindow > 0) || PosWindow > 3600) yield return $"pos-window must be above 0 and at most 3600 seconds (got {PosWindow})";
+        if (NegGap > 86400) yield return $"neg-gap must be at most 86400 seconds (got {NegGap})";
         if (!(NegGap > PosWindow))
             yield return $"neg-gap ({NegGap} s) must be larger than pos-window ({PosWindow} s): a frame cannot be both near and far";
         if (!(SamplesPerFrame > 0)) yield return $"samples-per-frame must be above 0 (got {SamplesPerFrame})";

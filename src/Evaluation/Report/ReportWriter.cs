@@ -22,6 +22,9 @@ public sealed class ReportWriter(string folder)
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>A video's name in a markdown table cell: control characters escaped, and a '|' would end the cell.</summary>
+    private static string Cell(string name) => VideoSsl.Engine.Printable.Text(name).Replace("|", "\\|", StringComparison.Ordinal);
+
     /// <returns>The files written, relative to the report folder.</returns>
     public IReadOnlyList<string> Write(EvalReport report, IReadOnlyDictionary<string, FrameSet> sets, string? runDirectory)
     {
@@ -80,7 +83,7 @@ public sealed class ReportWriter(string folder)
         text.AppendLine("| video | frames | seconds | " + string.Join(" | ", metrics.SelectMany(m => results.Select(r => $"{m.Label} {r.Name}"))) + " |");
         text.AppendLine("|---|---:|---:|" + string.Concat(metrics.SelectMany(_ => results.Select(_ => "---:|"))));
         foreach (var video in report.Videos)
-            text.AppendLine($"| {video.Name} | {video.Frames} | {F(video.Seconds, "0.#")} | "
+            text.AppendLine($"| {Cell(video.Name)} | {video.Frames} | {F(video.Seconds, "0.#")} | "
                 + string.Join(" | ", metrics.SelectMany(m => results.Select(r => F(m.Values(r).GetValueOrDefault(video.Name, double.NaN))))) + " |");
         if (retrieval)
         {

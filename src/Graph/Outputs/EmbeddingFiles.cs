@@ -1,5 +1,6 @@
 using System.Globalization;
 using VideoSsl.Decode;
+using VideoSsl.Engine;
 using VideoSsl.Learning;
 
 namespace VideoSsl.Graph.Outputs;
@@ -17,8 +18,7 @@ public sealed class EmbeddingFiles : IEmbeddingSink, IDisposable
     {
         NpyPath = npyPath;
         CsvPath = Path.ChangeExtension(npyPath, ".csv");
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(npyPath));
-        if (folder is not null) Directory.CreateDirectory(folder);
+        OutputFolder.For(npyPath, $"out '{npyPath}'");
         _array = new NpyWriter(npyPath, dimension);
         _index = new StreamWriter(CsvPath, append: false, new System.Text.UTF8Encoding(false));
         _index.WriteLine("source,frame_index,pts_seconds");
@@ -41,6 +41,16 @@ public sealed class EmbeddingFiles : IEmbeddingSink, IDisposable
     /// <summary>RFC 4180 quoting, for paths with commas, quotes or line breaks.</summary>
     public static string Csv(string field) =>
         field.IndexOfAny([',', '"', '\n', '\r']) < 0 ? field : "\"" + field.Replace("\"", "\"\"") + "\"";
+
+    /// <summary>Closes and deletes both files: a run that failed leaves no output that looks complete.</summary>
+    public void Discard()
+    {
+        Dispose();
+        foreach (string path in (string[])[NpyPath, CsvPath])
+        {
+            try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
 
     public void Dispose()
     {

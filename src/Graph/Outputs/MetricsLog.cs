@@ -26,7 +26,20 @@ public sealed class MetricsLog : IDisposable
     /// <summary>Training frames per second over the last few steps.</summary>
     public double RecentFramesPerSecond { get; private set; }
 
+    /// <summary>Appends one step's line; a disk that is full or failing stops the run with one line saying so.</summary>
     public void Write(StepResult step, double elapsedSeconds, int epoch, long reconnects, StageSnapshot decode, StageSnapshot sample, StageSnapshot train)
+    {
+        try
+        {
+            WriteLine(step, elapsedSeconds, epoch, reconnects, decode, sample, train);
+        }
+        catch (IOException e)
+        {
+            throw new UserError($"metrics '{Path}': could not be written ({e.Message})", e);
+        }
+    }
+
+    private void WriteLine(StepResult step, double elapsedSeconds, int epoch, long reconnects, StageSnapshot decode, StageSnapshot sample, StageSnapshot train)
     {
         _recent.Enqueue((step.Seconds, 2L * step.Pairs));
         if (_recent.Count > 10) _recent.Dequeue();
@@ -84,7 +97,14 @@ public sealed class MetricsLog : IDisposable
 
     public void Dispose()
     {
-        _json.Dispose();
-        _file.Dispose();
+        try
+        {
+            _json.Dispose();
+            _file.Dispose();
+        }
+        catch (IOException)
+        {
+            // the last line could not be flushed; the failure was already reported when it was written
+        }
     }
 }

@@ -25,19 +25,14 @@ public sealed class OverlayRecorder : IDisposable
     {
         Path = path;
         _frameBytes = width * height * 4;
-        string? folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-        if (folder is not null) Directory.CreateDirectory(folder);
+        OutputFolder.For(path, $"--record '{path}'");
         string rate = fps.ToString("0.###", CultureInfo.InvariantCulture);
-        var start = new ProcessStartInfo(FfmpegTools.FfmpegPath)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in (string[])["-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        var start = FfmpegTools.StartInfo(["-nostdin", "-hide_banner", "-loglevel", "error", "-y",
             "-f", "rawvideo", "-pix_fmt", "rgba", "-s", $"{width}x{height}", "-framerate", rate, "-i", "pipe:0",
-            "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", path])
-            start.ArgumentList.Add(argument);
+            "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", path]);
+        start.RedirectStandardInput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         try
         {
             _ffmpeg = Process.Start(start) ?? throw new IOException("ffmpeg did not start");

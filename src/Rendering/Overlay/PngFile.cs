@@ -7,8 +7,7 @@ public static class PngFile
 {
     public static void Write(string path, byte[] rgba, int width, int height)
     {
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null) Directory.CreateDirectory(folder);
+        VideoSsl.Engine.OutputFolder.For(path, $"image '{path}'");
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), width * height * 4);
         using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
