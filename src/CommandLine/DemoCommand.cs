@@ -99,6 +99,6 @@ public static class DemoCommand
             && Directory.EnumerateFiles(media).Any(f => SourceResolver.VideoExtensions.Contains(Path.GetExtension(f))))
             return [media];
         log.LogInformation("demo: no clips in media/default (run scripts/fetch-media for real footage); showing FFmpeg's testsrc2 pattern");
-        return ["testsrc2"];
+        return ["testsrc:testsrc2"];
     }
 }

@@ -59,7 +59,7 @@ public static class FolderWalk
                 if (!extensions.Contains(Path.GetExtension(entry.Name))) continue;
                 if (entry.Name.Contains('\uFFFD'))
                     skipped.Add(new SkippedSource(path, $"source '{path}': the name is not valid UTF-8, so it cannot be opened; rename it"));
-                else if (status is null && !File.Exists(path))
+                else if (OperatingSystem.IsLinux() ? status is null : !File.Exists(path))
                     skipped.Add(new SkippedSource(path, $"source '{path}': a link to nothing"));
                 else if (status is { Kind: not FileKind.Regular } other)
                     skipped.Add(new SkippedSource(path, $"source '{path}': not a regular file ({FileStatus.Describe(other.Kind)})"));

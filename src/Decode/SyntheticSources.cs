@@ -31,7 +31,7 @@ public static partial class SyntheticSources
         ["colorspectrum"] = Options(Common, "type"),
         ["allrgb"] = Options(["rate", "r", "duration", "d", "sar"]),
         ["allyuv"] = Options(["rate", "r", "duration", "d", "sar"]),
-        ["gradients"] = Options(Common, "c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "x0", "y0", "x1", "y1", "nb_colors", "n", "seed", "speed", "type", "t"),
+        ["gradients"] = Options(["size", "s", "rate", "r", "duration", "d"], "c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "x0", "y0", "x1", "y1", "nb_colors", "n", "seed", "speed", "type", "t"),
         ["mandelbrot"] = Options(["size", "s", "rate", "r"], "maxiter", "start_x", "start_y", "start_scale", "end_scale", "end_pts", "bailout",
             "morphxf", "morphyf", "morphamp", "outer", "inner"),
         ["life"] = Options(["size", "s", "rate", "r"], "rule", "random_fill_ratio", "ratio", "random_seed", "seed", "stitch", "mold",

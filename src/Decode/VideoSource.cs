@@ -28,9 +28,6 @@ public sealed record VideoSource(int Id, string Path, bool FromFolder, SourceKin
     /// the learner falls behind. Files are live only with <c>--realtime</c>.
     /// </summary>
     public bool Live => Kind != SourceKind.File || Realtime;
-
-    /// <summary>A local HLS playlist the user named (by its extension): the only local file FFmpeg may read as a playlist.</summary>
-    public bool IsPlaylist => Kind == SourceKind.File && LocalPlaylist.IsPlaylistName(Path);
 }
 
 /// <summary>A source that was found but cannot be used, and why.</summary>

@@ -114,11 +114,16 @@ public static partial class Platform
     {
         if (!OperatingSystem.IsWindows())
         {
-            nint resolved = RealPathNative(path, 0);
-            if (resolved != 0)
+            // A buffer of our own (PATH_MAX): memory realpath allocated would have to be freed by the allocator it came
+            // from, which under a preloaded jemalloc is not the C library's free.
+            nint buffer = Marshal.AllocHGlobal(4096);
+            try
             {
-                try { return Marshal.PtrToStringUTF8(resolved)!; }
-                finally { Free(resolved); }
+                if (RealPathNative(path, buffer) != 0) return Marshal.PtrToStringUTF8(buffer)!;
+            }
+            finally
+            {
+                Marshal.FreeHGlobal(buffer);
             }
         }
         string full = Path.GetFullPath(path);
@@ -135,9 +140,6 @@ public static partial class Platform
 
     [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint RealPathNative(string path, nint resolved);
-
-    [LibraryImport("libc", EntryPoint = "free")]
-    private static partial void Free(nint pointer);
 
     /// <summary>
     /// The share mode that makes a file a lock only one process holds. .NET turns FileShare.None into flock(LOCK_EX) on

@@ -12,7 +12,11 @@ public static partial class ConfigJson
         string where = e.Path is { Length: > 1 } path ? path.TrimStart('$', '.') : "";
         string position = e.LineNumber is { } line ? $"line {line + 1}, column {(e.BytePositionInLine ?? 0) + 1}" : "";
         if (UnknownKey().Match(e.Message) is { Success: true } unknown)
-            return $"unknown key '{Join(where, unknown.Groups[1].Value)}' ({position}); the keys are those of RUN_DIR/config.json";
+        {
+            string key = unknown.Groups[1].Value;
+            string full = where == key || where.EndsWith("." + key, StringComparison.Ordinal) ? where : Join(where, key);
+            return $"unknown key '{full}' ({position}); the keys are those of RUN_DIR/config.json";
+        }
         if (WrongType().Match(e.Message) is { Success: true } type)
             return $"'{where}' should be {Expected(type.Groups[1].Value)} ({position})";
         string cause = e.Message;

@@ -143,18 +143,21 @@ public sealed class TrainingGraph
         bool userStopped = stop.IsCancellationRequested || view is { QuitRequested: true };
         stopReason ??= "the sources ended";
 
-        // A run that trained nothing has failed, unless the user stopped it (or a resumed run was already at its limit).
+        // A run that trained nothing has failed, unless the user stopped it, a resumed run was already at its limit, or
+        // the overlay was the point of it (it was shown or recorded all the same; then a warning says why nothing trained).
         if (session.Step == startStep && resume is null && !userStopped)
         {
             var failures = reports.Where(r => r.Error is not null).ToList();
             string when = sourcesEnded ? "" : $" before {stopReason}";
-            throw new UserError(failures.Count > 0
+            string why = failures.Count > 0
                 ? $"no training step was possible{when}: {failures.Count} of {reports.Count} source passes failed to decode (first: '{failures[0].Path}': {failures[0].Error})"
                 : decode.FramesDelivered == 0
                 ? $"no training step was possible{when}: no frame arrived from {string.Join(", ", prepared.Live.Concat(prepared.Files.Select(f => f.Source)).Select(s => $"'{s.Path}'"))}"
                 : $"no training step was possible{when}: a batch needs at least {config.Sampler.EffectiveMinAnchors} anchors spaced " +
                   $"neg-gap + pos-window = {config.Sampler.AnchorSpacing} s apart, and the sources held at most {sampler.LongestSpan:0.#} s " +
-                  "of video at a time; use longer or more clips, or lower --neg-gap or --batch");
+                  "of video at a time; use longer or more clips, or lower --neg-gap or --batch";
+            if (framesRendered == 0 || sourcesEnded) throw new UserError(why);
+            _log.LogWarning("train: {Why}; the overlay was drawn all the same", why);
         }
 
         var summary = Summary();

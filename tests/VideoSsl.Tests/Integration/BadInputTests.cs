@@ -26,6 +26,8 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
     [InlineData("missing-webcam", "no camera at /dev/video77")]
     [InlineData("bad-scheme", "not supported")]
     [InlineData("filter-injection", "not a synthetic source")]
+    [InlineData("dev-zero", "not a regular file (a character device)")]
+    [InlineData("fifo", "not a regular file (a named pipe)")]
     public void A_bad_only_source_fails_with_one_line_that_names_it(string kind, string cause)
     {
         using var work = new TempFolder("bad");
@@ -40,6 +42,8 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
             "url-without-server" => $"rtsp://127.0.0.1:{LocalNetwork.FreeTcpPort()}/{Path.GetFileName(work.Path)}",
             "missing-webcam" => "webcam:/dev/video77",
             "bad-scheme" => "gopher://127.0.0.1/video",
+            "dev-zero" => "/dev/zero",
+            "fifo" => MakeFifo(work["pipe.mp4"]),
             _ => "testsrc:movie=/etc/passwd",
         };
 
@@ -159,19 +163,21 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
         Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("--sorce", Assert.Single(unknown.StderrLines));
 
-        foreach (var (options, expected) in new (string[], string)[]
+        // A bad value on the command line is a bad command line (2); a configuration file or an output folder that
+        // cannot be used is bad input (1).
+        foreach (var (options, expected, exit) in new (string[], string, int)[]
         {
-            (["--pos-window", "3", "--neg-gap", "2"], "neg-gap"),
-            (["--size", "0"], "size must be"),
-            (["--batch", "1"], "batch must be at least 2"),
-            (["--config", work["missing.json"]], "cannot be read"),
-            (["--config", work.Path], "cannot be read"),
-            (["--out", Path.Combine(clips.TestSrc, "run")], "not writable"),
+            (["--pos-window", "3", "--neg-gap", "2"], "neg-gap", 2),
+            (["--size", "0"], "size must be", 2),
+            (["--batch", "1"], "batch must be at least 2", 2),
+            (["--config", work["missing.json"]], "cannot be read", 1),
+            (["--config", work.Path], "cannot be read", 1),
+            (["--out", Path.Combine(clips.TestSrc, "run")], "not writable", 1),
         })
         {
             string[] args = ["train", "--source", clips.TestSrc, .. options.Contains("--out") ? options : [.. options, "--out", work["run"]]];
             var result = VideoSslProcess.Run(work.Path, args);
-            Assert.True(result.ExitCode == 1, $"{string.Join(' ', options)}: {result}");
+            Assert.True(result.ExitCode == exit, $"{string.Join(' ', options)}: {result}");
             Assert.Contains(expected, Assert.Single(result.StderrLines));
         }
     }
@@ -207,6 +213,12 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
     }
 
     private static string EmbeddingFilesCsv(string path) => VideoSsl.Graph.Outputs.EmbeddingFiles.Csv(path);
+
+    private static string MakeFifo(string path)
+    {
+        Tool.Output("mkfifo", path);
+        return path;
+    }
 
     private static string WriteEmpty(string path)
     {

@@ -83,7 +83,7 @@ public class LiveSourceTests
         using var work = new TempFolder("testsrc");
         // A wide encoder on large frames is far slower than 30 frames/s on two cores; a short ring makes frames leave it unused.
         var result = VideoSslProcess.Run(work.Path, "train", "--source", "testsrc", "--out", work["run"], "--device", "cpu",
-            "--size", "192", "--width", "3", "--batch", "16", "--neg-gap", "0.4", "--pos-window", "0.2", "--ring-seconds", "2",
+            "--size", "192", "--width", "3", "--batch", "16", "--neg-gap", "0.4", "--pos-window", "0.2", "--ring-seconds", "2.5",
             "--max-seconds", "15");
         Assert.True(result.ExitCode == 0, result.ToString());
         using var summary = JsonDocument.Parse(File.ReadAllText(work["run/summary.json"]));

@@ -77,6 +77,121 @@ public class CheckpointTests
         Assert.Single(warnings);
     }
 
+    /// <summary>Bytes overwritten in the middle of the file, where the weights are: what a bad disk or a cut copy does.</summary>
+    private static void Damage(string path, byte value)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        Array.Fill(bytes, value, bytes.Length / 2, Math.Min(4096, bytes.Length / 4));
+        File.WriteAllBytes(path, bytes);
+    }
+
+    private static CheckpointStore StoreWithSteps(TempFolder folder, TrainingSession session, int steps)
+    {
+        var store = new CheckpointStore(folder.Path, keep: 5);
+        for (int step = 0; step < steps; step++)
+        {
+            session.Train(RandomBatch(step));
+            store.Save(session.ToCheckpoint("{}", null, null, 32));
+        }
+        return store;
+    }
+
+    [Theory]
+    [InlineData(0xFF)]
+    [InlineData(0x00)]
+    public void Damaged_bytes_anywhere_are_caught_by_the_checksum_and_the_older_intact_checkpoint_is_used(byte value)
+    {
+        using var folder = new TempFolder("ckpt-damage");
+        using var session = new TrainingSession(Settings, CPU, seed: 1);
+        var store = StoreWithSteps(folder, session, 3);
+        string newest = store.Existing()[^1], older = store.Existing()[^2];
+        Damage(newest, value);
+
+        var error = Assert.Throws<UserError>(() => CheckpointStore.Open(newest));   // named outright: refused
+        Assert.Equal($"checkpoint '{newest}': checksum mismatch (the file is damaged)", error.Message);
+        var warnings = new List<string>();
+        var (checkpoint, path) = CheckpointStore.Open(folder.Path, warnings.Add);   // a run folder: the newest intact one
+        Assert.Equal(older, path);
+        Assert.Equal(2, checkpoint.Info.Step);
+        Assert.Equal($"checkpoint '{newest}': checksum mismatch (the file is damaged); using the older '{older}'", Assert.Single(warnings));
+
+        foreach (string other in store.Existing()) Damage(other, value);
+        var none = Assert.Throws<UserError>(() => store.LoadLatest());
+        Assert.Contains("none of its 3 checkpoints is intact", none.Message);
+    }
+
+    [Fact]
+    public void A_checkpoint_whose_weights_are_not_finite_is_refused_even_with_a_valid_checksum()
+    {
+        using var folder = new TempFolder("ckpt-nan");
+        using var session = new TrainingSession(Settings, CPU, seed: 1);
+        session.Train(RandomBatch(0));
+        using (no_grad()) session.Model.parameters().First().fill_(double.NaN);
+        string path = folder["nan.ckpt"];
+        session.ToCheckpoint("{}", null, null, 32).WriteAtomically(path);
+
+        Assert.Null(Checkpoint.Read(path).IntegrityWarning);   // the file itself is intact
+        var error = Assert.Throws<UserError>(() => CheckpointStore.Open(path));
+        Assert.Contains("holds values that are not finite", error.Message);
+    }
+
+    [Fact]
+    public void Weights_that_overflow_never_become_an_embedding()
+    {
+        using var session = new TrainingSession(Settings, CPU, seed: 1);
+        session.Train(RandomBatch(0));
+        using (no_grad())
+            foreach (var parameter in session.Model.parameters()) parameter.fill_(3e38);
+        var checkpoint = session.ToCheckpoint("{}", null, null, 32);
+        using var embedder = new FrameEmbedder(checkpoint, CPU);
+        var pixels = new byte[2 * 32 * 32 * 3];
+        new Random(1).NextBytes(pixels);
+        var error = Assert.Throws<UserError>(() => embedder.Embed(pixels, 2));
+        Assert.Contains("not finite", error.Message);
+    }
+
+    [Fact]
+    public void A_format_1_checkpoint_still_loads_with_a_warning_that_it_carries_no_checksum()
+    {
+        using var folder = new TempFolder("ckpt-v1");
+        using var session = new TrainingSession(Settings, CPU, seed: 1);
+        session.Train(RandomBatch(0));
+        var checkpoint = session.ToCheckpoint("{\"seed\": 1}", null, 2.5, 32);
+        string path = Path.Combine(folder.Path, "checkpoints", "step-00000001.ckpt");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        WriteFormat1(checkpoint, path);
+
+        var warnings = new List<string>();
+        var (read, _) = CheckpointStore.Open(folder.Path, warnings.Add);
+        Assert.Equal(1, read.Info.Step);
+        Assert.Equal(checkpoint.Model, read.Model);
+        Assert.Contains("format 1 carries no checksum", Assert.Single(warnings));
+    }
+
+    /// <summary>The layout checkpoints had before format 2: the same sections, no checksum.</summary>
+    private static void WriteFormat1(Checkpoint checkpoint, string path)
+    {
+        using var writer = new BinaryWriter(File.Create(path), System.Text.Encoding.UTF8);
+        writer.Write("VSSLCKPT"u8.ToArray());
+        writer.Write(1);
+        var sections = new (string, byte[])[]
+        {
+            ("info", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(checkpoint.Info with { FormatVersion = 1 }, Checkpoint.Json)),
+            ("config", System.Text.Encoding.UTF8.GetBytes(checkpoint.RunConfigJson)),
+            ("sampler", []),
+            ("model", checkpoint.Model),
+            ("optimizer", checkpoint.Optimizer),
+            ("random", checkpoint.RandomState),
+        };
+        writer.Write(sections.Length);
+        foreach (var (name, bytes) in sections)
+        {
+            writer.Write(name);
+            writer.Write((long)bytes.Length);
+            writer.Write(bytes);
+        }
+    }
+
     [Fact]
     public void A_checkpoint_of_another_model_shape_is_refused_with_a_clear_error()
     {

@@ -60,4 +60,46 @@ public class ConfigurationTests
         Assert.Equal("triplet", config.Trainer.Loss.Kind);
         Assert.Equal(0.5, config.Sampler.PosWindow);
     }
+
+    [Theory]
+    [InlineData("""{ "sampler": null }""", "'sampler' is null")]
+    [InlineData("""{ "trainer": { "loss": null } }""", "'trainer.loss' is null")]
+    [InlineData("""{ "limits": null, "view": null }""", "'limits' is null")]
+    [InlineData("""{ "sources": null }""", "'sources' is null")]
+    [InlineData("""{ "sources": ["a.mp4", null] }""", "'sources[]' is null")]
+    [InlineData("""{ "device": null }""", "'device' is null")]
+    [InlineData("""{ "sampler": { "batsh": 12 } }""", "unknown key 'sampler.batsh' (line 1, column")]
+    [InlineData("""{ "sampler": { "batch": "many" } }""", "'sampler.batch' should be a whole number (line 1, column")]
+    [InlineData("""{ "sampler": { "pos-window": true } }""", "'sampler.pos-window' should be a number")]
+    [InlineData("""{ "sources": "a.mp4" }""", "'sources' should be a list")]
+    [InlineData("""{ "sampler": { "batch": 12 } ]""", "not valid JSON at line 1, column")]
+    [InlineData("""null""", "empty (null instead of an object)")]
+    public void A_broken_config_file_gets_one_whole_line_naming_the_key_and_the_cause(string json, string expected)
+    {
+        var error = Assert.Throws<UserError>(() => RunConfig.FromJson(json, "bad.json"));
+        Assert.StartsWith("config 'bad.json': ", error.Message);
+        Assert.Contains(expected, error.Message);
+        Assert.DoesNotContain("\n", error.Message);
+        Assert.DoesNotContain(".NET", error.Message);
+        Assert.DoesNotContain("System.", error.Message);
+    }
+
+    [Fact]
+    public void Problems_from_the_command_line_exit_2_and_problems_from_a_file_exit_1()
+    {
+        var config = new RunConfig { Sources = ["a.mp4"], Out = "run", Sampler = new() { Batch = 0 } };
+        Assert.Equal(UserError.BadCommandLine, Assert.Throws<UserError>(() => config.Validated(fromCommandLine: true)).ExitCode);
+        Assert.Equal(UserError.BadInput, Assert.Throws<UserError>(() => config.Validated()).ExitCode);
+    }
+
+    [Fact]
+    public void Files_too_short_for_the_default_batch_train_on_the_anchors_that_fit_down_to_two()
+    {
+        var sampler = new VideoSsl.Sampling.SamplerSettings();   // batch 32: at least 8 anchors, 2.5 s apart
+        Assert.Equal(2, sampler.AnchorsForShortFiles([5.96], lanes: 2));
+        Assert.Equal(3 + 2, sampler.AnchorsForShortFiles([7.6, 5.96, 5.0], lanes: 2));
+        Assert.Null(sampler.AnchorsForShortFiles([2.96], lanes: 2));                     // not even two fit
+        Assert.Null(sampler.AnchorsForShortFiles([60], lanes: 2));                       // a full batch fits: nothing changes
+        Assert.Null((sampler with { MinAnchors = 8 }).AnchorsForShortFiles([5.96], 2));   // the user's own minimum stands
+    }
 }
