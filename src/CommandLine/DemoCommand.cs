@@ -79,7 +79,6 @@ public static class DemoCommand
             else
             {
                 bool replace = parse.GetValue(overwrite) || outDir is null;
-                using var runLock = RunLock.Acquire(config.Out);
                 var summary = ProgressDisplay.Run(cli.Console, log, "demo",
                     observer => new TrainingGraph(logging).Run(config, null, replace, observer, cli.Termination.Token, view));
                 view.Complete();

@@ -47,8 +47,6 @@ public static class TrainCommand
             string runDir = outDir ?? config.Out;
             if (string.IsNullOrEmpty(runDir)) throw UserError.CommandLine(resuming ? "--resume needs --out RUN_DIR" : "no output folder: pass --out RUN_DIR");
             if (!resuming) config = WithCommandLine(parse, config);
-            // Taken before anything in the folder is read or replaced; held until the run has written its summary.
-            using var runLock = RunLock.Acquire(runDir);
             if (resuming)
             {
                 var latest = new CheckpointStore(runDir, int.MaxValue).LoadLatest(message => log.LogWarning("{Message}", message))

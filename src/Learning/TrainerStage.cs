@@ -38,6 +38,7 @@ public sealed class TrainerStage : Stage
     private double? _smoothedLossNorm;
     private double? _smoothedSpread;
     private bool _warnedCollapse;
+    private bool _saveFailed;
 
     public const int RollBackAfter = 3;
     public const int GiveUpAfter = 12;
@@ -187,8 +188,6 @@ public sealed class TrainerStage : Stage
                 _smoothedSpread, even, result.MeanSimilarity);
         _warnedCollapse = collapsed;
     }
-
-    private bool _saveFailed;
 
     /// <summary>
     /// Writes the step's checkpoint (and best.ckpt when it is the best so far). A checkpoint that cannot be written
