@@ -47,6 +47,9 @@ public sealed record ViewSettings
         if (SnapshotEvery is < 1) yield return $"snapshot-every must be at least 1 (got {SnapshotEvery})";
         if (SnapshotEvery is not null && string.IsNullOrEmpty(SnapshotDir)) yield return "snapshot-every needs --snapshot-dir";
         if (!(HeatmapOpacity is >= 0 and <= 1)) yield return $"heatmap-opacity must be from 0 to 1 (got {HeatmapOpacity})";
+        // FFmpeg overwrites the file it records into: only a video file, so a configuration from elsewhere cannot aim it at any other.
+        if (Record is not null && Path.GetExtension(Record).ToLowerInvariant() is not (".mp4" or ".mkv" or ".mov"))
+            yield return $"record must be a video file ending in .mp4, .mkv or .mov (got '{Record}')";
         if (!Enabled && (Record is not null || SnapshotEvery is not null))
             yield return "--record and --snapshot-every draw the overlay: pass --view headless (or window, or auto)";
     }

@@ -38,6 +38,33 @@ public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
         Assert.StartsWith("it failed: checkpoint", summary.RootElement.GetProperty("stop-reason").GetString());
     }
 
+    [Fact]
+    public void A_run_starts_over_only_in_its_own_files_and_never_in_a_folder_of_other_files()
+    {
+        using var work = new TempFolder("foreign");
+        string project = work["project"];
+        Directory.CreateDirectory(Path.Combine(project, "checkpoints"));
+        File.WriteAllText(Path.Combine(project, "notes.txt"), "mine");
+        File.WriteAllText(Path.Combine(project, "checkpoints", "model.pt"), "mine too");
+        foreach (string[] extra in new[] { (string[])[], ["--overwrite"] })
+        {
+            var refused = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", project, .. Small, "--max-steps", "2", .. extra]);
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Contains($"out '{project}': holds files that are not a VideoSsl run (such as 'notes.txt')", ErrorLine(refused));
+        }
+        Assert.Equal(["checkpoints", "notes.txt"], Directory.EnumerateFileSystemEntries(project).Select(Path.GetFileName).Order());
+        Assert.True(File.Exists(Path.Combine(project, "checkpoints", "model.pt")));
+
+        // Starting a run over removes the run's own files, and nothing a user put beside them.
+        var first = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "2"]);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        File.WriteAllText(work["run/checkpoints/keep-me.txt"], "mine");
+        var again = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "3", "--overwrite"]);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.True(File.Exists(work["run/checkpoints/keep-me.txt"]));
+        Assert.Equal(["best.ckpt", "keep-me.txt", "step-00000003.ckpt"], Directory.EnumerateFiles(work["run/checkpoints"]).Select(Path.GetFileName).Order());
+    }
+
     [Theory]
     [InlineData("frames", "before the frame limit (5) was reached")]
     [InlineData("seconds", "before the time limit (2 s) was reached")]
@@ -113,6 +140,7 @@ public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
             (["--lr", "nan"], "lr must be above 0"),
             (["--fps", "inf"], "--fps expects a number, not 'inf'"),
             (["--neg-gap", "1e308"], "neg-gap must be at most 86400"),
+            (["--view", "headless", "--record", work["notes.txt"]], "record must be a video file ending in .mp4, .mkv or .mov"),
         })
         {
             var result = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], .. options]);
