@@ -129,7 +129,7 @@ public sealed record Checkpoint(
                 ? found : throw new UserError($"checkpoint '{path}': section '{name}' is missing");
             var info = JsonSerializer.Deserialize<CheckpointInfo>(Section("info"), Json)
                 ?? throw new UserError($"checkpoint '{path}': empty info");
-            if (info.Model is null || info.Model.Problems().FirstOrDefault() is { } _ || info.FrameSize is < 16 or > 1024)
+            if (info.Model is null || info.Model.Problems().Any() || info.FrameSize is < 16 or > 1024)
                 throw new UserError($"checkpoint '{path}': its info describes no model this build can make");
             if (!Enum.IsDefined(info.ModelKind)) throw new UserError($"checkpoint '{path}': model kind {info.ModelKind} is not known to this build");
             byte[] sampler = Section("sampler");
