@@ -21,7 +21,12 @@ public static class RunDirectory
     /// </summary>
     public static void Prepare(string path, bool resume, bool overwrite)
     {
-        Check(path, resume, overwrite);
+        RefuseForeign(path);
+        // A folder "holds a run" once a checkpoint was written; the files of a run that never got that far are replaced.
+        string checkpoints = Path.Combine(path, "checkpoints");
+        bool hasRun = Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "step-*.ckpt").Any();
+        if (hasRun && !resume && !overwrite)
+            throw new UserError($"out '{path}': already holds a run; pass --resume to continue it or --overwrite to start over");
         try
         {
             Directory.CreateDirectory(path);
@@ -39,16 +44,16 @@ public static class RunDirectory
             throw new UserError($"out '{path}': only {free / (1024 * 1024)} MB free; checkpoints need at least {MinimumFreeBytes / (1024 * 1024)} MB");
     }
 
-    /// <summary>The checks of <see cref="Prepare"/> that change nothing (made before the run lock is taken, so a refused folder gets no lock file).</summary>
-    public static void Check(string path, bool resume, bool overwrite)
+    /// <summary>
+    /// Refuses a path that is a file, or a folder that holds other things and no run (checked before the run lock is
+    /// taken too, so that such a folder does not even get a lock file).
+    /// </summary>
+    public static void RefuseForeign(string path)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new UserError("no output folder: pass --out RUN_DIR");
         if (File.Exists(path)) throw new UserError($"out '{path}': is a file, not a folder");
-        // A folder "holds a run" once a checkpoint was written; the files of a run that never got that far are replaced.
         string checkpoints = Path.Combine(path, "checkpoints");
         bool hasRun = Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "step-*.ckpt").Any();
-        if (hasRun && !resume && !overwrite)
-            throw new UserError($"out '{path}': already holds a run; pass --resume to continue it or --overwrite to start over");
         if (!hasRun && ForeignEntry(path) is { } foreign)
             throw new UserError($"out '{path}': holds files that are not a VideoSsl run (such as '{foreign}'); choose a new or empty folder");
     }

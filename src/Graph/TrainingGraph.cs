@@ -36,7 +36,7 @@ public sealed class TrainingGraph
         config.Validated();
         var prepared = SourcePreparation.Prepare(config.Sources, config.Decode.Realtime, _log, stop);
         // Taken before anything in the folder is replaced, and held until the summary is written.
-        RunDirectory.Check(config.Out, resume is not null, overwrite);
+        RunDirectory.RefuseForeign(config.Out);
         using var runLock = RunLock.Acquire(config.Out);
         RunDirectory.Prepare(config.Out, resume is not null, overwrite);
         var (schedule, liveItems) = prepared.WorkItems(config.Limits.Epochs, config.Decode);
