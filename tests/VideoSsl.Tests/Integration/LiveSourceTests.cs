@@ -81,9 +81,10 @@ public class LiveSourceTests
     public void Testsrc_with_a_slow_trainer_drops_and_counts_frames_and_keeps_its_queues_bounded()
     {
         using var work = new TempFolder("testsrc");
-        // A wide encoder on large frames is far slower than 30 frames/s on two cores; a short ring makes frames leave it unused.
+        // A wide encoder on large frames is far slower than 30 frames/s on two cores; a short ring (just long enough for
+        // the smallest batch, since a run that trains nothing fails) makes frames leave it unused.
         var result = VideoSslProcess.Run(work.Path, "train", "--source", "testsrc", "--out", work["run"], "--device", "cpu",
-            "--size", "192", "--width", "3", "--batch", "16", "--neg-gap", "0.4", "--pos-window", "0.2", "--ring-seconds", "2.5",
+            "--size", "192", "--width", "6", "--batch", "16", "--neg-gap", "0.4", "--pos-window", "0.2", "--ring-seconds", "2.5",
             "--max-seconds", "15");
         Assert.True(result.ExitCode == 0, result.ToString());
         using var summary = JsonDocument.Parse(File.ReadAllText(work["run/summary.json"]));
