@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 namespace VideoSsl.Bench;
 
 /// <param name="TrainOnly">Only the train step (for a machine without FFmpeg, such as a GPU box with PyTorch alone).</param>
-public sealed record BenchOptions(int Size = 96, int Batch = 32, string Device = "cpu", int Steps = 20, bool Twin = false, bool TrainOnly = false);
+public sealed record BenchOptions(int Size = 96, int Batch = 32, DeviceChoice Device = DeviceChoice.Cpu, int Steps = 20, bool Twin = false, bool TrainOnly = false);
 
 /// <summary>
 /// Decode: the project's decode stage against the bare ffmpeg command with the same filters and threads, same clip. The
@@ -185,7 +185,7 @@ public sealed class BenchRun(ILoggerFactory logs)
     private static TrainerSettings TwinsTrainer(TrainerSettings settings) =>
         settings with
         {
-            Loss = settings.Loss with { Kind = LossSettings.InfoNce },
+            Loss = settings.Loss with { Kind = LossKind.InfoNce },
             Augment = settings.Augment with { CropMinScale = 0.7, ColorJitter = 0.2 },
         };
 
@@ -284,9 +284,9 @@ public sealed class BenchRun(ILoggerFactory logs)
         var twinsTrainer = TwinsTrainer(new TrainerSettings());
         var ours = Stopwatch.StartNew();
         RunTool("dotnet", [Path.Combine(AppContext.BaseDirectory, "videossl.dll"), "train", "--source", clip, "--out", Path.Combine(folder, "twin-run"),
-            "--overwrite", "--device", options.Device, "--max-steps", $"{steps}", "--size", $"{options.Size}", "--batch", $"{options.Batch}",
+            "--overwrite", "--device", Choice<DeviceChoice>.Name(options.Device), "--max-steps", $"{steps}", "--size", $"{options.Size}", "--batch", $"{options.Batch}",
             "--pos-window", "0.1", "--neg-gap", "0.5", "--samples-per-frame", "1", "--min-anchors", $"{options.Batch}", "--checkpoint-every", $"{steps * 10}",
-            "--loss", twinsTrainer.Loss.Kind, "--crop-min-scale", twinsTrainer.Augment.CropMinScale.ToString(CultureInfo.InvariantCulture),
+            "--loss", Choice<LossKind>.Name(twinsTrainer.Loss.Kind), "--crop-min-scale", twinsTrainer.Augment.CropMinScale.ToString(CultureInfo.InvariantCulture),
             "--color-jitter", twinsTrainer.Augment.ColorJitter.ToString(CultureInfo.InvariantCulture)]);
         return new TwinBench(null, ours.Elapsed.TotalSeconds, twinSeconds, steps);
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
 using VideoSsl.Bench;
+using VideoSsl.Learning;
 using VideoSsl.Rendering.Overlay;
 
 namespace VideoSsl.CommandLine;
@@ -15,7 +16,7 @@ public static class BenchCommand
         var command = new Command("bench", "Measure decode (against bare ffmpeg), the train step (against the matmul rate), end to end (against their combined bound), the overlay's render rate (headless) and, with --twin, a PyTorch + PyAV twin of the pipeline; prints a table and writes JSON.");
         var size = Cli.Numeric(new Option<int>("--size") { Description = "Frame size in pixels", DefaultValueFactory = _ => 96 });
         var batch = Cli.Numeric(new Option<int>("--batch") { Description = "Anchor/positive pairs per step", DefaultValueFactory = _ => 32 });
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var device = Cli.Choice(new Option<DeviceChoice>("--device") { Description = "auto, cpu or cuda (default cpu)", DefaultValueFactory = _ => DeviceChoice.Cpu });
         var steps = Cli.Numeric(new Option<int>("--steps") { Description = "Timed training steps", DefaultValueFactory = _ => 20 });
         var json = new Option<string?>("--json") { Description = "Also write every number to this JSON file" };
         var twin = new Option<bool>("--twin") { Description = "Also run the PyTorch + PyAV twin (needs python3-torch and python3-av)" };

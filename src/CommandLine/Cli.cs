@@ -86,6 +86,29 @@ public sealed class Cli
         return null;
     }
 
+    /// <summary>An option whose value is one of <see cref="Engine.Choice{T}"/>'s words; another word is refused naming them all.</summary>
+    public static Option<T?> Choice<T>(Option<T?> option) where T : struct, Enum
+    {
+        option.CustomParser = result => ParseChoice<T>(option.Name, result);
+        option.HelpName = string.Join('|', Engine.Choice<T>.Names);
+        return option;
+    }
+
+    public static Option<T> Choice<T>(Option<T> option) where T : struct, Enum
+    {
+        option.CustomParser = result => ParseChoice<T>(option.Name, result) ?? default;
+        option.HelpName = string.Join('|', Engine.Choice<T>.Names);
+        return option;
+    }
+
+    private static T? ParseChoice<T>(string name, System.CommandLine.Parsing.ArgumentResult result) where T : struct, Enum
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+        if (Engine.Choice<T>.TryParse(text, out var value)) return value;
+        result.AddError($"{name} {Engine.Choice<T>.Refusal(text)}");
+        return null;
+    }
+
     public static void WriteWarning(string line) => System.Console.Error.WriteLine("warning: " + Printable.Text(line));
 
     /// <summary>A line of a command's results on stdout, control characters in names escaped.</summary>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Decode;
+using VideoSsl.Decode.Sources;
 using VideoSsl.Engine;
 using VideoSsl.Engine.Overlay;
 using VideoSsl.Graph;
@@ -16,7 +17,14 @@ namespace VideoSsl.CommandLine;
 /// </summary>
 public static class DemoCommand
 {
-    private const string DefaultOut = "runs/demo";
+    /// <summary>Where demo starts from: train's defaults, but files loop (1000 passes) at their own rate, with the overlay on.</summary>
+    private static readonly RunConfig Defaults = new()
+    {
+        Out = "runs/demo",
+        Limits = new RunLimits { Epochs = 1000 },
+        Decode = new DecodeSettings { Realtime = true },
+        View = new ViewSettings { View = ViewMode.Auto },
+    };
 
     public static Command Create(Cli cli)
     {
@@ -26,7 +34,7 @@ public static class DemoCommand
             Description = "Video file or folder, webcam[:DEVICE], stream URL or testsrc[:NAME] (default: the quick start's clips in media/default, else testsrc2)",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var output = new Option<string?>("--out", "-o") { Description = $"Run folder (default {DefaultOut}, replaced each time)" };
+        var output = new Option<string?>("--out", "-o") { Description = $"Run folder (default {Defaults.Out}, replaced each time)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Start over in an --out folder that already holds a run" };
         var checkpointOption = new Option<string?>("--checkpoint") { Description = "With --no-train: the run folder or .ckpt whose model is shown" };
         var noTrain = new Option<bool>("--no-train") { Description = "Show the --checkpoint model's heatmaps without training it" };
@@ -37,28 +45,22 @@ public static class DemoCommand
         command.Options.Add(checkpointOption);
         command.Options.Add(noTrain);
         command.Options.Add(fast);
-        var settings = RunOptions.Add(command);
-        RunOptions.AddView(command, settings);
-        // Shared with train; demo's own defaults differ.
-        command.Options.First(o => o.Name == "--epochs").Description = "Passes over the file sources (default 1000 here: files loop)";
-        command.Options.First(o => o.Name == "--view").Description = "auto (a window where a display exists, else headless), window or headless (default auto)";
+        var settings = RunOptions.Add(command, Defaults, RunOptions.Run, RunOptions.View);
 
         command.SetAction(parse => cli.Guard(parse, "demo", () =>
         {
             using var logging = cli.Logging(parse);
             var log = logging.CreateLogger("videossl");
             string? outDir = parse.GetValue(output);
-            var config = new RunConfig
+            var config = Defaults with
             {
-                Out = outDir ?? DefaultOut,
+                Out = outDir ?? Defaults.Out,
                 Sources = parse.GetValue(sources) is { Length: > 0 } given ? given : DefaultSources(log),
-                Limits = new RunLimits { Epochs = 1000 },
-                Decode = new DecodeSettings { Realtime = !parse.GetValue(fast) },
-                View = new ViewSettings { View = "auto" },
+                Decode = Defaults.Decode with { Realtime = !parse.GetValue(fast) },
             };
             foreach (var apply in settings) config = apply(parse, config);
             config = DisplaySizing.Resolve(config.Validated(fromCommandLine: true));
-            if (config.View.View == "none") throw UserError.CommandLine("demo shows the overlay: use --view auto, window or headless (or 'train' to train without it)");
+            if (config.View.View == ViewMode.None) throw UserError.CommandLine("demo shows the overlay: use --view auto, window or headless (or 'train' to train without it)");
             string? checkpoint = parse.GetValue(checkpointOption);
             bool viewOnly = parse.GetValue(noTrain);
             if (viewOnly && checkpoint is null) throw UserError.CommandLine("--no-train shows a trained model: pass --checkpoint RUN_DIR");
@@ -67,7 +69,7 @@ public static class DemoCommand
 
             using var view = OverlayView.Open(config.View, "VideoSsl demo", Path.Combine(config.Out, "screenshots"), logging.CreateLogger("view"))
                 ?? throw new UserError("demo needs a renderer, and none could start (see the warning above)");
-            if (view.Report.View == "headless" && config.View.Record is null && config.View.SnapshotEvery is null)
+            if (view.Report.View == ViewMode.Headless && config.View.Record is null && config.View.SnapshotEvery is null)
                 log.LogWarning("demo: no window (no display), so the overlay is drawn but not shown; add --record demo.mp4 or --snapshot-every N --snapshot-dir DIR, or set DISPLAY");
             if (viewOnly)
             {
@@ -95,7 +97,7 @@ public static class DemoCommand
     private static string[] DefaultSources(ILogger log)
     {
         if (Checkout.Root is { } root && Path.Combine(root, "media", "default") is var media && Directory.Exists(media)
-            && Directory.EnumerateFiles(media).Any(f => SourceResolver.VideoExtensions.Contains(Path.GetExtension(f))))
+            && Directory.EnumerateFiles(media).Any(f => FolderSource.VideoExtensions.Contains(Path.GetExtension(f))))
             return [media];
         log.LogInformation("demo: no clips in media/default (run scripts/fetch-media for real footage); showing FFmpeg's testsrc2 pattern");
         return ["testsrc:testsrc2"];

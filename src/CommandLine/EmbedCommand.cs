@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Engine;
 using VideoSsl.Graph;
+using VideoSsl.Learning;
 
 namespace VideoSsl.CommandLine;
 
@@ -15,7 +16,7 @@ public static class EmbedCommand
         var sources = new Option<string[]>("--source", "-s") { Description = "Video file or folder; repeat for several", Required = true, AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out", "-o") { Description = "Output FILE.npy; FILE.csv is written beside it", Required = true };
         var fps = Cli.Numeric(new Option<double?>("--fps") { Description = "Resample to F frames/s (default: each source's own rate)" });
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
+        var device = Cli.Choice(new Option<DeviceChoice>("--device") { Description = "auto (CUDA when LibTorch sees a GPU, else the CPU), cpu or cuda (default auto)", DefaultValueFactory = _ => DeviceChoice.Auto });
         var batch = Cli.Numeric(new Option<int>("--batch") { Description = "Frames per forward pass", DefaultValueFactory = _ => 64 });
         foreach (var option in new Option[] { checkpoint, sources, output, fps, device, batch }) command.Options.Add(option);
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Evaluation;
 using VideoSsl.Evaluation.Report;
+using VideoSsl.Learning;
 
 namespace VideoSsl.CommandLine;
 
@@ -16,7 +17,7 @@ public static class EvalCommand
         var sources = new Option<string[]>("--source", "-s") { Description = "Video files or folders to evaluate on (use videos the model did not train on)", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out", "-o") { Description = "Report folder", Required = true };
         var fps = Cli.Numeric(new Option<double>("--fps") { Description = "Frames per second taken from each video", DefaultValueFactory = _ => 5 });
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
+        var device = Cli.Choice(new Option<DeviceChoice>("--device") { Description = "auto (CUDA when LibTorch sees a GPU, else the CPU), cpu or cuda (default auto)", DefaultValueFactory = _ => DeviceChoice.Auto });
         var noResNet = new Option<bool>("--no-resnet") { Description = "Leave out the ResNet-18 baseline (the slowest part on a CPU)" };
         var align = new Option<string[]>("--align") { Description = "Two videos of the same scene: how well frames of one find their moment in the other", Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true };
         var labels = new Option<string?>("--labels") { Description = "Folder with one sub-folder of videos per class: adds a linear probe (its videos replace --source)" };

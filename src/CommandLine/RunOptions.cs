@@ -1,99 +1,132 @@
 using System.CommandLine;
+using System.Globalization;
+using VideoSsl.Engine;
+using VideoSsl.Engine.Overlay;
 using VideoSsl.Graph;
+using VideoSsl.Learning;
+using VideoSsl.Sampling;
 
 namespace VideoSsl.CommandLine;
 
 /// <summary>
-/// The options that set a run's configuration (<see cref="RunConfig"/>), shared by <c>train</c> and <c>demo</c>: each
-/// applies to the configuration only when given, so defaults, a --config file and the command line layer cleanly.
+/// The options that set a run's configuration (<see cref="RunConfig"/>), shared by <c>train</c> and <c>demo</c>, each
+/// declared once: its name, what it does, and where it lives in the configuration. The default a user sees in
+/// <c>--help</c> is read from the configuration the command starts from, so every default is written once, in its
+/// settings record (<c>demo</c>, which starts from other defaults, shows its own). An option applies only when given,
+/// so defaults, a --config file and the command line layer cleanly.
 /// </summary>
 public static class RunOptions
 {
-    public static List<Func<ParseResult, RunConfig, RunConfig>> Add(Command command)
+    /// <summary>One option of a run: how it is added to a command and how its value, when given, changes the configuration.</summary>
+    public sealed record Declaration(string Name, Func<RunConfig, string, Option> Create, Func<ParseResult, Option, RunConfig, RunConfig> Apply);
+
+    public static readonly IReadOnlyList<Declaration> Run =
+    [
+        Number("--epochs", "Passes over the file sources", c => c.Limits.Epochs, (c, v) => c with { Limits = c.Limits with { Epochs = v } }),
+        Number<long>("--max-steps", "Stop after N optimizer steps in total", c => c.Limits.MaxSteps, (c, v) => c with { Limits = c.Limits with { MaxSteps = v } }),
+        Number<long>("--max-frames", "Stop after N decoded frames in total", c => c.Limits.MaxFrames, (c, v) => c with { Limits = c.Limits with { MaxFrames = v } }),
+        Number<double>("--max-seconds", "Stop after S seconds of wall time", c => c.Limits.MaxSeconds, (c, v) => c with { Limits = c.Limits with { MaxSeconds = v } }),
+        Pick("--device", "Where the model runs: auto (CUDA when LibTorch sees a GPU, else the CPU), cpu or cuda", c => c.Device, (c, v) => c with { Device = v }),
+        Number<long>("--seed", "Random seed: same seed, same data and same weights on the CPU", c => c.Seed, (c, v) => c with { Seed = v }),
+        Number("--threads", "LibTorch threads", c => c.Trainer.Threads, (c, v) => c with { Trainer = c.Trainer with { Threads = v } }, zero: "one per core"),
+        Number("--size", "Frame size in pixels, square", c => c.Decode.Size, (c, v) => c with { Decode = c.Decode with { Size = v } }),
+        Number<double>("--fps", "Resample every source to F frames/s", c => c.Decode.Fps, (c, v) => c with { Decode = c.Decode with { Fps = v } }, unset: "each source's own rate"),
+        Flag("--realtime", "Read files at their own frame rate, as if live (frames the learner cannot take are dropped)", c => c with { Decode = c.Decode with { Realtime = true } }),
+        Number<double>("--keep-recent", "Keep the last MINUTES of each live source as video in RUN_DIR/recent/ (for eval --in-stream)", c => c.Decode.KeepRecentMinutes, (c, v) => c with { Decode = c.Decode with { KeepRecentMinutes = v } }),
+        Text("--camera-size", "Capture size asked of a webcam, WIDTHxHEIGHT", c => c.Decode.CameraSize, (c, v) => c with { Decode = c.Decode with { CameraSize = v } }),
+        Number<double>("--camera-fps", "Capture rate asked of a webcam", c => c.Decode.CameraFps, (c, v) => c with { Decode = c.Decode with { CameraFps = v } }),
+        Number<double>("--read-timeout", "Seconds of silence after which a network stream counts as dropped", c => c.Decode.ReadTimeoutSeconds, (c, v) => c with { Decode = c.Decode with { ReadTimeoutSeconds = v } }),
+        Number<double>("--reconnect-max", "Longest wait, in seconds, between attempts to reopen a dropped live source", c => c.Decode.ReconnectMaxSeconds, (c, v) => c with { Decode = c.Decode with { ReconnectMaxSeconds = v } }),
+        Number("--parallel-sources", "Sources decoded at once, mixed in every batch", c => c.Decode.ParallelSources, (c, v) => c with { Decode = c.Decode with { ParallelSources = v } }),
+        Number("--ffmpeg-threads", "Decoding and filtering threads per FFmpeg process (1 costs the least CPU per frame, for many sources at once)", c => c.Decode.FfmpegThreads, (c, v) => c with { Decode = c.Decode with { FfmpegThreads = v } }, zero: "0, FFmpeg's choice"),
+        Number("--batch", "Anchor/positive pairs per step; a step trains on twice as many frames", c => c.Sampler.Batch, (c, v) => c with { Sampler = c.Sampler with { Batch = v } }),
+        Number<double>("--pos-window", "Seconds within which a frame is a positive for its anchor", c => c.Sampler.PosWindow, (c, v) => c with { Sampler = c.Sampler with { PosWindow = v } }),
+        Number<double>("--neg-gap", "Seconds apart that anchors of one source must stand; closer pairs are masked out of infonce and triplet", c => c.Sampler.NegGap, (c, v) => c with { Sampler = c.Sampler with { NegGap = v } }),
+        Number("--positives", "Positives per anchor, each a different frame within pos-window; above 1 all of them count as the anchor's positives (graded: soft targets; infonce: multi-positive InfoNCE)", c => c.Sampler.Positives, (c, v) => c with { Sampler = c.Sampler with { Positives = v } }),
+        Number<double>("--samples-per-frame", "Anchors drawn per newly decoded frame of a file", c => c.Sampler.SamplesPerFrame, (c, v) => c with { Sampler = c.Sampler with { SamplesPerFrame = v } }),
+        Number<double>("--ring-seconds", "Seconds of recent frames buffered per source", c => c.Sampler.RingSeconds, (c, v) => c with { Sampler = c.Sampler with { RingSeconds = v } }, unset: "batch x (neg-gap + pos-window)"),
+        Number("--min-anchors", "Smallest batch trained on while buffers fill", c => c.Sampler.MinAnchors, (c, v) => c with { Sampler = c.Sampler with { MinAnchors = v } }, unset: "batch/4, at least 2"),
+        Number("--buffer-mb", "Memory for buffered frames, in MB", c => c.Sampler.BufferMegabytes, (c, v) => c with { Sampler = c.Sampler with { BufferMegabytes = v } }),
+        Number<double>("--replay", "Share of each batch's anchors replayed from a memory of older pairs, against forgetting on streams", c => c.Sampler.Replay, (c, v) => c with { Sampler = c.Sampler with { Replay = v } }),
+        Pick("--replay-policy", "What a full replay memory lets go: reservoir (uniform over the run) or diverse (the pair most like another kept one)", c => c.Sampler.ReplayPolicy, (c, v) => c with { Sampler = c.Sampler with { ReplayPolicy = v } }),
+        Number("--replay-size", "Pairs the replay memory keeps", c => c.Sampler.ReplaySize, (c, v) => c with { Sampler = c.Sampler with { ReplaySize = v } }),
+        Number("--width", "Encoder width multiplier: 1 = 32-64-128-256 channels, 2 = twice as wide", c => c.Trainer.Model.Width, (c, v) => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { Width = v } } }),
+        Pick("--loss", "graded (InfoNCE with soft targets falling with the time gap, see --time-scale), infonce (symmetric, masked) or triplet (TCN-style)", c => c.Trainer.Loss.Kind, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Kind = v } } }),
+        Number<double>("--temperature", "InfoNCE temperature", c => c.Trainer.Loss.Temperature, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Temperature = v } } }),
+        Number<double>("--order-weight", "Weight of the time-order term: among anchors of one source, nearer in time should be more similar (0: off)", c => c.Trainer.Loss.OrderWeight, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { OrderWeight = v } } }),
+        Number<double>("--time-scale", "Seconds over which the graded loss's targets fall by a factor e", c => c.Trainer.Loss.TimeScale, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { TimeScale = v } } }),
+        Number<double>("--video-weight", "Target weight the graded loss gives every frame of the anchor's own video, whatever the time gap", c => c.Trainer.Loss.VideoWeight, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { VideoWeight = v } } }),
+        Number<double>("--margin", "Triplet margin", c => c.Trainer.Loss.Margin, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Margin = v } } }),
+        Number<double>("--lr", "AdamW learning rate", c => c.Trainer.Optimizer.LearningRate, (c, v) => c with { Trainer = c.Trainer with { Optimizer = c.Trainer.Optimizer with { LearningRate = v } } }),
+        Number<double>("--weight-decay", "AdamW weight decay", c => c.Trainer.Optimizer.WeightDecay, (c, v) => c with { Trainer = c.Trainer with { Optimizer = c.Trainer.Optimizer with { WeightDecay = v } } }),
+        Number("--checkpoint-every", "Steps between checkpoints; one is always written at the end", c => c.Trainer.CheckpointEvery, (c, v) => c with { Trainer = c.Trainer with { CheckpointEvery = v } }),
+        Number("--keep-checkpoints", "Most recent checkpoints kept", c => c.Trainer.KeepCheckpoints, (c, v) => c with { Trainer = c.Trainer with { KeepCheckpoints = v } }),
+        Number<double>("--crop-min-scale", "Smallest random crop, as a share of the frame's area", c => c.Trainer.Augment.CropMinScale, (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { CropMinScale = v } } }),
+        Number<double>("--color-jitter", "Brightness, contrast and saturation jitter strength (colour tells videos apart)", c => c.Trainer.Augment.ColorJitter, (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { ColorJitter = v } } }),
+        Number<double>("--flip-probability", "Chance of a horizontal flip per view (flips erase left/right motion)", c => c.Trainer.Augment.FlipProbability, (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { FlipProbability = v } } }),
+        Number<double>("--gray-probability", "Chance of a grayscale view", c => c.Trainer.Augment.GrayProbability, (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { GrayProbability = v } } }),
+        Flag("--no-augment", "Train on the frames as decoded, without crops, flips or colour jitter", c => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { Enabled = false } } }),
+    ];
+
+    /// <summary>The overlay's options.</summary>
+    public static readonly IReadOnlyList<Declaration> View =
+    [
+        Pick("--view", "Show the live overlay: auto (a window where a display exists, else headless, else none), window, headless or none", c => c.View.View, (c, v) => c with { View = c.View with { View = v } }),
+        Number<double>("--render-fps", "Overlay frames per second", c => c.View.RenderFps, (c, v) => c with { View = c.View with { RenderFps = v } }),
+        Text("--display-size", "Size the frame is shown at, WIDTHxHEIGHT", c => c.View.DisplaySize, (c, v) => c with { View = c.View with { DisplaySize = v } }, unset: "640 wide, the first source's shape"),
+        Text("--record", "Encode the overlay into this video (H.264 .mp4 through FFmpeg)", c => c.View.Record, (c, v) => c with { View = c.View with { Record = v } }),
+        Number("--snapshot-every", "Write a PNG of every Nth overlay frame into --snapshot-dir", c => c.View.SnapshotEvery, (c, v) => c with { View = c.View with { SnapshotEvery = v } }),
+        Text("--snapshot-dir", "Folder for --snapshot-every PNGs", c => c.View.SnapshotDir, (c, v) => c with { View = c.View with { SnapshotDir = v } }),
+        Number<double>("--heatmap-opacity", "Heatmap opacity over the frame, 0 to 1", c => c.View.HeatmapOpacity, (c, v) => c with { View = c.View with { HeatmapOpacity = v } }),
+        Text("--shaders", "Folder of the overlay's shaders", c => c.View.Shaders, (c, v) => c with { View = c.View with { Shaders = v } }, unset: "the repository's shaders/"),
+    ];
+
+    /// <summary>
+    /// Adds <paramref name="declarations"/> to <paramref name="command"/>, their help showing the defaults of
+    /// <paramref name="defaults"/>, and returns how each changes a configuration when given.
+    /// </summary>
+    public static List<Func<ParseResult, RunConfig, RunConfig>> Add(Command command, RunConfig defaults, params IReadOnlyList<Declaration>[] declarations)
     {
         var settings = new List<Func<ParseResult, RunConfig, RunConfig>>();
-        Setting<int>(command, settings, "--epochs", "Passes over the file sources (default 1)", (c, v) => c with { Limits = c.Limits with { Epochs = v } });
-        Setting<long>(command, settings, "--max-steps", "Stop after N optimizer steps in total", (c, v) => c with { Limits = c.Limits with { MaxSteps = v } });
-        Setting<long>(command, settings, "--max-frames", "Stop after N decoded frames in total", (c, v) => c with { Limits = c.Limits with { MaxFrames = v } });
-        Setting<double>(command, settings, "--max-seconds", "Stop after S seconds of wall time", (c, v) => c with { Limits = c.Limits with { MaxSeconds = v } });
-        Text(command, settings, "--device", "auto (CUDA when present), cpu or cuda (default auto)", (c, v) => c with { Device = v });
-        Setting<long>(command, settings, "--seed", "Random seed: same seed, same data and same weights on the CPU (default 1234)", (c, v) => c with { Seed = v });
-        Setting<int>(command, settings, "--threads", "LibTorch threads (default: one per core)", (c, v) => c with { Trainer = c.Trainer with { Threads = v } });
-        Setting<int>(command, settings, "--size", "Frame size in pixels, square (default 96)", (c, v) => c with { Decode = c.Decode with { Size = v } });
-        Setting<double>(command, settings, "--fps", "Resample every source to F frames/s (default: each source's own rate)", (c, v) => c with { Decode = c.Decode with { Fps = v } });
-        Flag(command, settings, "--realtime", "Read files at their own frame rate, as if live (frames the learner cannot take are dropped)", c => c with { Decode = c.Decode with { Realtime = true } });
-        Setting<double>(command, settings, "--keep-recent", "Keep the last MINUTES of each live source as video in RUN_DIR/recent/ (for eval --in-stream)", (c, v) => c with { Decode = c.Decode with { KeepRecentMinutes = v } });
-        Text(command, settings, "--camera-size", "Capture size asked of a webcam, WIDTHxHEIGHT (default 640x480)", (c, v) => c with { Decode = c.Decode with { CameraSize = v } });
-        Setting<double>(command, settings, "--camera-fps", "Capture rate asked of a webcam (default 30)", (c, v) => c with { Decode = c.Decode with { CameraFps = v } });
-        Setting<double>(command, settings, "--read-timeout", "Seconds of silence after which a network stream counts as dropped (default 5)", (c, v) => c with { Decode = c.Decode with { ReadTimeoutSeconds = v } });
-        Setting<double>(command, settings, "--reconnect-max", "Longest wait between attempts to reopen a dropped live source (default 30 s)", (c, v) => c with { Decode = c.Decode with { ReconnectMaxSeconds = v } });
-        Setting<int>(command, settings, "--parallel-sources", "Sources decoded at once, mixed in every batch (default 2)", (c, v) => c with { Decode = c.Decode with { ParallelSources = v } });
-        Setting<int>(command, settings, "--ffmpeg-threads", "Decoding and filtering threads per FFmpeg process (default 0: FFmpeg's choice; 1 costs the least CPU per frame, for many sources at once)", (c, v) => c with { Decode = c.Decode with { FfmpegThreads = v } });
-        Setting<int>(command, settings, "--batch", "Anchor/positive pairs per step; a step trains on twice as many frames (default 32)", (c, v) => c with { Sampler = c.Sampler with { Batch = v } });
-        Setting<double>(command, settings, "--pos-window", "Seconds within which a frame is a positive for its anchor (default 0.5)", (c, v) => c with { Sampler = c.Sampler with { PosWindow = v } });
-        Setting<double>(command, settings, "--neg-gap", "Seconds apart that anchors of one source must stand; closer pairs are masked out of infonce and triplet (default 2)", (c, v) => c with { Sampler = c.Sampler with { NegGap = v } });
-        Setting<int>(command, settings, "--positives", "Positives per anchor, each a different frame within pos-window; above 1 all of them count as the anchor's positives (graded: soft targets; infonce: multi-positive InfoNCE) (default 1)", (c, v) => c with { Sampler = c.Sampler with { Positives = v } });
-        Setting<double>(command, settings, "--samples-per-frame", "Anchors drawn per newly decoded frame of a file (default 4)", (c, v) => c with { Sampler = c.Sampler with { SamplesPerFrame = v } });
-        Setting<double>(command, settings, "--ring-seconds", "Seconds of recent frames buffered per source (default: batch x (neg-gap + pos-window))", (c, v) => c with { Sampler = c.Sampler with { RingSeconds = v } });
-        Setting<int>(command, settings, "--min-anchors", "Smallest batch trained on while buffers fill (default batch/4, at least 2)", (c, v) => c with { Sampler = c.Sampler with { MinAnchors = v } });
-        Setting<int>(command, settings, "--buffer-mb", "Memory for buffered frames (default 1024)", (c, v) => c with { Sampler = c.Sampler with { BufferMegabytes = v } });
-        Setting<double>(command, settings, "--replay", "Share of each batch's anchors replayed from a reservoir of older pairs, against forgetting on streams (default 0)", (c, v) => c with { Sampler = c.Sampler with { Replay = v } });
-        Text(command, settings, "--replay-policy", "What a full replay buffer lets go: reservoir (uniform over the run) or diverse (the pair most like another kept one) (default reservoir)", (c, v) => c with { Sampler = c.Sampler with { ReplayPolicy = v } });
-        Setting<int>(command, settings, "--replay-size", "Pairs the replay reservoir keeps (default 1024)", (c, v) => c with { Sampler = c.Sampler with { ReplaySize = v } });
-        Setting<int>(command, settings, "--width", "Encoder width multiplier: 1 = 32-64-128-256 channels, 2 = twice as wide (default 1)", (c, v) => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { Width = v } } });
-        Text(command, settings, "--loss", "graded (InfoNCE with soft targets falling with the time gap, see --time-scale), infonce (symmetric, masked) or triplet (TCN-style) (default graded)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Kind = v } } });
-        Setting<double>(command, settings, "--temperature", "InfoNCE temperature (default 0.1)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Temperature = v } } });
-        Setting<double>(command, settings, "--order-weight", "Weight of the time-order term: among anchors of one source, nearer in time should be more similar (default 0: off)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { OrderWeight = v } } });
-        Setting<double>(command, settings, "--time-scale", "Seconds over which the graded loss's targets fall by a factor e (default 3)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { TimeScale = v } } });
-        Setting<double>(command, settings, "--video-weight", "Target weight the graded loss gives every frame of the anchor's own video, whatever the time gap (default 0)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { VideoWeight = v } } });
-        Setting<double>(command, settings, "--margin", "Triplet margin (default 0.2)", (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Margin = v } } });
-        Setting<double>(command, settings, "--lr", "AdamW learning rate (default 0.001)", (c, v) => c with { Trainer = c.Trainer with { Optimizer = c.Trainer.Optimizer with { LearningRate = v } } });
-        Setting<double>(command, settings, "--weight-decay", "AdamW weight decay (default 0.01)", (c, v) => c with { Trainer = c.Trainer with { Optimizer = c.Trainer.Optimizer with { WeightDecay = v } } });
-        Setting<int>(command, settings, "--checkpoint-every", "Steps between checkpoints; one is always written at the end (default 100)", (c, v) => c with { Trainer = c.Trainer with { CheckpointEvery = v } });
-        Setting<int>(command, settings, "--keep-checkpoints", "Most recent checkpoints kept (default 3)", (c, v) => c with { Trainer = c.Trainer with { KeepCheckpoints = v } });
-        Setting<double>(command, settings, "--crop-min-scale", "Smallest random crop, as a share of the frame's area (default 0.7)", (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { CropMinScale = v } } });
-        Setting<double>(command, settings, "--color-jitter", "Brightness, contrast and saturation jitter strength (default 0: colour tells videos apart)", (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { ColorJitter = v } } });
-        Setting<double>(command, settings, "--flip-probability", "Chance of a horizontal flip per view (default 0: flips erase left/right motion)", (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { FlipProbability = v } } });
-        Setting<double>(command, settings, "--gray-probability", "Chance of a grayscale view (default 0)", (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { GrayProbability = v } } });
-        Flag(command, settings, "--no-augment", "Train on the frames as decoded, without crops, flips or colour jitter", c => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { Enabled = false } } });
-
+        foreach (var declaration in declarations.SelectMany(d => d))
+        {
+            var option = declaration.Create(defaults, declaration.Name);
+            command.Options.Add(option);
+            settings.Add((parse, config) => declaration.Apply(parse, option, config));
+        }
         return settings;
     }
 
-    /// <summary>The overlay's options.</summary>
-    public static void AddView(Command command, List<Func<ParseResult, RunConfig, RunConfig>> settings)
-    {
-        Text(command, settings, "--view", "Show the live overlay: auto (a window where a display exists, else headless, else none), window, headless or none (default none)", (c, v) => c with { View = c.View with { View = v } });
-        Setting<double>(command, settings, "--render-fps", "Overlay frames per second (default 30)", (c, v) => c with { View = c.View with { RenderFps = v } });
-        Text(command, settings, "--display-size", "Size the frame is shown at, WIDTHxHEIGHT (default 640x360; 640x480 suits 4:3 cameras)", (c, v) => c with { View = c.View with { DisplaySize = v } });
-        Text(command, settings, "--record", "Encode the overlay into this video (H.264 .mp4 through FFmpeg)", (c, v) => c with { View = c.View with { Record = v } });
-        Setting<int>(command, settings, "--snapshot-every", "Write a PNG of every Nth overlay frame into --snapshot-dir", (c, v) => c with { View = c.View with { SnapshotEvery = v } });
-        Text(command, settings, "--snapshot-dir", "Folder for --snapshot-every PNGs", (c, v) => c with { View = c.View with { SnapshotDir = v } });
-        Setting<double>(command, settings, "--heatmap-opacity", "Heatmap opacity over the frame, 0 to 1 (default 0.55)", (c, v) => c with { View = c.View with { HeatmapOpacity = v } });
-        Text(command, settings, "--shaders", "Folder of the overlay's shaders (default: the repository's shaders/)", (c, v) => c with { View = c.View with { Shaders = v } });
-    }
+    private static string Help(string description, string? shown) => shown is null ? description : $"{description} (default {shown})";
 
-    private static void Setting<T>(Command command, List<Func<ParseResult, RunConfig, RunConfig>> settings, string name, string description,
-        Func<RunConfig, T, RunConfig> apply) where T : struct, IParsable<T>
-    {
-        var option = Cli.Numeric(new Option<T?>(name) { Description = description });
-        command.Options.Add(option);
-        settings.Add((parse, config) => parse.GetValue(option) is { } value ? apply(config, value) : config);
-    }
+    private static Declaration Number<T>(string name, string description, Func<RunConfig, T?> get, Func<RunConfig, T, RunConfig> set, string? unset = null, string? zero = null)
+        where T : struct, IParsable<T>, IFormattable => new(name,
+            (defaults, n) =>
+            {
+                T? value = get(defaults);
+                string? shown = value is { } v ? (zero is not null && v.Equals(default(T)) ? zero : v.ToString(null, CultureInfo.InvariantCulture)) : unset;
+                return Cli.Numeric(new Option<T?>(n) { Description = Help(description, shown) });
+            },
+            (parse, option, config) => parse.GetValue((Option<T?>)option) is { } value ? set(config, value) : config);
 
-    private static void Flag(Command command, List<Func<ParseResult, RunConfig, RunConfig>> settings, string name, string description,
-        Func<RunConfig, RunConfig> apply)
-    {
-        var option = new Option<bool>(name) { Description = description };
-        command.Options.Add(option);
-        settings.Add((parse, config) => parse.GetValue(option) ? apply(config) : config);
-    }
+    private static Declaration Number(string name, string description, Func<RunConfig, int?> get, Func<RunConfig, int, RunConfig> set, string? unset = null, string? zero = null) =>
+        Number<int>(name, description, get, set, unset, zero);
 
-    private static void Text(Command command, List<Func<ParseResult, RunConfig, RunConfig>> settings, string name, string description,
-        Func<RunConfig, string, RunConfig> apply)
-    {
-        var option = new Option<string?>(name) { Description = description };
-        command.Options.Add(option);
-        settings.Add((parse, config) => parse.GetValue(option) is { } value ? apply(config, value) : config);
-    }
+    private static Declaration Number(string name, string description, Func<RunConfig, int> get, Func<RunConfig, int, RunConfig> set, string? unset = null, string? zero = null) =>
+        Number<int>(name, description, c => get(c), set, unset, zero);
+
+    private static Declaration Number<T>(string name, string description, Func<RunConfig, T> get, Func<RunConfig, T, RunConfig> set, string? unset = null, string? zero = null)
+        where T : struct, IParsable<T>, IFormattable => Number<T>(name, description, c => (T?)get(c), set, unset, zero);
+
+    private static Declaration Pick<T>(string name, string description, Func<RunConfig, T> get, Func<RunConfig, T, RunConfig> set) where T : struct, Enum => new(name,
+        (defaults, n) => Cli.Choice(new Option<T?>(n) { Description = Help(description, Choice<T>.Name(get(defaults))) }),
+        (parse, option, config) => parse.GetValue((Option<T?>)option) is { } value ? set(config, value) : config);
+
+    private static Declaration Text(string name, string description, Func<RunConfig, string?> get, Func<RunConfig, string, RunConfig> set, string? unset = null) => new(name,
+        (defaults, n) => new Option<string?>(n) { Description = Help(description, get(defaults) ?? unset) },
+        (parse, option, config) => parse.GetValue((Option<string?>)option) is { } value ? set(config, value) : config);
+
+    private static Declaration Flag(string name, string description, Func<RunConfig, RunConfig> apply) => new(name,
+        (_, n) => new Option<bool>(n) { Description = description },
+        (parse, option, config) => parse.GetValue((Option<bool>)option) ? apply(config) : config);
 }

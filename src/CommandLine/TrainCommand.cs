@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Overlay;
 using VideoSsl.Graph;
 using VideoSsl.Learning;
 using VideoSsl.Rendering.Overlay;
@@ -30,8 +31,7 @@ public static class TrainCommand
         command.Options.Add(resume);
         command.Options.Add(overwrite);
 
-        var settings = RunOptions.Add(command);
-        RunOptions.AddView(command, settings);
+        var settings = RunOptions.Add(command, new RunConfig(), RunOptions.Run, RunOptions.View);
 
         command.SetAction(parse => cli.Guard(parse, "train", () =>
         {
@@ -81,7 +81,7 @@ public static class TrainCommand
 
     public static void PrintOverlay(OverlayReport r)
     {
-        Cli.Print($"overlay:    {r.FramesRendered} frames rendered ({r.View}, {r.Renderer})" +
+        Cli.Print($"overlay:    {r.FramesRendered} frames rendered ({Choice<ViewMode>.Name(r.View)}, {r.Renderer})" +
             (r.Record is null ? "" : $"; {r.FramesRecorded} recorded to {r.Record}") + (r.Screenshots > 0 ? $"; {r.Screenshots} screenshots" : ""));
     }
 

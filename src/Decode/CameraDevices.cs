@@ -1,16 +1,14 @@
 using FFMpegCore;
 using FFMpegCore.Enums;
+using VideoSsl.Decode.Sources;
 using VideoSsl.Engine;
 
 namespace VideoSsl.Decode;
 
-/// <summary>A camera FFmpeg can open, as the --source spec that names it.</summary>
-public sealed record CameraDevice(string Source, string Description);
-
 /// <summary>Lists cameras: v4l2 device nodes on Linux, FFmpeg's -list_devices on Windows (dshow) and macOS (avfoundation).</summary>
 public static class CameraDevices
 {
-    public static IReadOnlyList<CameraDevice> List()
+    public static IReadOnlyList<CaptureDevice> List()
     {
         if (OperatingSystem.IsLinux()) return V4l2();
         FfmpegTools.EnsureInstalled();
@@ -28,17 +26,17 @@ public static class CameraDevices
             .Where(l => l.Contains('"') && (l.Contains("(video)") || l.Contains("AVFoundation video")))
             .Select(l => l[(l.IndexOf('"') + 1)..l.LastIndexOf('"')])
             .Where(name => name.Length > 0)
-            .Select(name => new CameraDevice($"webcam:{name}", name))
+            .Select(name => new CaptureDevice($"webcam:{name}", name))
             .ToList();
     }
 
-    private static IReadOnlyList<CameraDevice> V4l2()
+    private static IReadOnlyList<CaptureDevice> V4l2()
     {
         const string root = "/sys/class/video4linux";
         if (!Directory.Exists(root)) return [];
         return Directory.GetDirectories(root, "video*")
             .Where(d => ReadOrEmpty(Path.Combine(d, "index")) is "" or "0")   // index 1+ are metadata nodes of the same camera
-            .Select(d => new CameraDevice($"webcam:/dev/{Path.GetFileName(d)}", ReadOrEmpty(Path.Combine(d, "name"))))
+            .Select(d => new CaptureDevice($"webcam:/dev/{Path.GetFileName(d)}", ReadOrEmpty(Path.Combine(d, "name"))))
             .OrderBy(c => c.Source, StringComparer.Ordinal)
             .ToList();
     }

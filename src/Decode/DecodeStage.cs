@@ -378,13 +378,6 @@ public sealed class DecodeStage : Stage
         private long _silentSince = Stopwatch.GetTimestamp();
         private bool _warnedSilent;
 
-        /// <summary>
-        /// A source that listens (UDP, RTP) has no connection to refuse: before its sender starts it is simply silent,
-        /// so it is waited for and reopened like a dropped stream instead of failing the run.
-        /// </summary>
-        private bool Listens => Item.Source.Kind == SourceKind.Stream &&
-            (Item.Source.Path.StartsWith("udp://", StringComparison.OrdinalIgnoreCase) || Item.Source.Path.StartsWith("rtp://", StringComparison.OrdinalIgnoreCase)
-             || Item.Source.Path.Contains("mode=listener", StringComparison.OrdinalIgnoreCase));
 
         public DecodeWorkItem Item { get; } = item;
         public FfmpegFrameReader? Reader { get; private set; }
@@ -440,7 +433,7 @@ public sealed class DecodeStage : Stage
             Reader.Dispose();
             Reader = null;
             string cause = outcome.Error ?? "the stream ended";
-            if (_awaitingFirstFrame && onlySource && !Listens)
+            if (_awaitingFirstFrame && onlySource && !Item.Source.Kind.WaitsForSender(Item.Source))
                 throw new UserError($"source '{Item.Source.Path}': cannot be read ({cause})");
             _failuresInARow++;
             Interlocked.Increment(ref stage._reconnects);

@@ -7,16 +7,17 @@ namespace VideoSsl.Decode;
 public sealed record InputPlan(string Input, string Options);
 
 /// <summary>
-/// How each kind of source is opened. Inputs come from anywhere and FFmpeg parses them, so every input may use
-/// only the protocols its kind needs (<c>-protocol_whitelist</c>): a file reads only files, a network playlist
-/// only the network, never <c>file:</c> paths. Paths are handed over literally (never through a shell, never
-/// read as an option), and network reads time out instead of blocking forever.
+/// The FFmpeg input of a source: its kind's plan (<see cref="Sources.SourceKind.Plan"/>: the protocols, formats and
+/// timeouts that kind may use) plus the run's FFmpeg threading. Inputs come from anywhere and FFmpeg parses them, so
+/// every input may use only the protocols its kind needs (<c>-protocol_whitelist</c>): a file reads only files, a
+/// network playlist only the network, never <c>file:</c> paths. Paths are handed over literally (never through a
+/// shell, never read as an option), and network reads time out instead of blocking forever.
 /// </summary>
 public static class FfmpegInputs
 {
     public static InputPlan For(VideoSource source, DecodeSettings settings, double rate)
     {
-        var plan = Open(source, settings, rate);
+        var plan = source.Kind.Plan(source, settings, rate);
         return plan with { Options = string.Join(' ', [plan.Options, .. ThreadOptions(settings)]) };
     }
 
@@ -28,57 +29,8 @@ public static class FfmpegInputs
         return ["-threads", threads, "-filter_threads", threads, "-filter_complex_threads", threads];
     }
 
-    private static InputPlan Open(VideoSource source, DecodeSettings settings, double rate)
-    {
-        string micro(double seconds) => ((long)(seconds * 1_000_000)).ToString(CultureInfo.InvariantCulture);
-        string timeout = micro(settings.ReadTimeoutSeconds);
-        const string lowDelay = "-fflags nobuffer -flags low_delay";
-        switch (source.Kind)
-        {
-            case SourceKind.File:
-                return new InputPlan("file:" + LiteralPaths.For(source.Path), LocalFiles.InputOptions(source.Path) + (source.Realtime ? " -re" : ""));
-            case SourceKind.Synthetic:
-            {
-                int side = Math.Max(settings.Size * 4, 256);
-                return new InputPlan(SyntheticSources.Graph(source.Path, side, side * 9 / 16 / 2 * 2, rate), "-re -f lavfi");
-            }
-            case SourceKind.Webcam:
-            {
-                var (w, h) = settings.CameraDimensions;
-                string capture = $"-framerate {settings.CameraFps.ToString("0.###", CultureInfo.InvariantCulture)} -video_size {w}x{h}";
-                string device = SourceResolver.CameraDevice(source.Path);
-                if (device.Length == 0 && OperatingSystem.IsWindows())
-                    throw new UserError($"source '{source.Path}': on Windows, name the camera as webcam:NAME ('videossl devices' lists them)");
-                return new InputPlan(Platform.CameraInput(device), $"-f {Platform.CameraFormat} {capture}");
-            }
-            default:
-            {
-                string scheme = source.Path[..source.Path.IndexOf("://", StringComparison.Ordinal)].ToLowerInvariant();
-                string options = scheme switch
-                {
-                    // MPEG-TS over UDP: probing only the first packet starts frames flowing in about 0.3 s instead of seconds.
-                    "udp" => $"-protocol_whitelist udp -timeout {timeout} -f mpegts -probesize 32 -analyzeduration 0",
-                    "rtp" => $"-protocol_whitelist rtp,udp -timeout {timeout}",
-                    "rtsp" or "rtsps" => $"-protocol_whitelist rtsp,rtsps,rtp,udp,tcp,tls,srtp -rtsp_transport tcp -timeout {timeout}",
-                    "rtmp" or "rtmps" => $"-protocol_whitelist rtmp,rtmps,tcp,tls -rw_timeout {timeout}",
-                    "srt" => $"-protocol_whitelist srt,udp -rw_timeout {timeout}",
-                    // http(s), HLS included: -re paces a recorded (VOD) playlist or file like a live one; no low-delay
-                    // flags here, with -fflags nobuffer the HLS demuxer delivers nothing.
-                    _ => $"-protocol_whitelist http,https,tcp,tls,crypto -rw_timeout {timeout} -re",
-                };
-                bool segmented = scheme is "http" or "https";
-                return new InputPlan(source.Path, segmented ? options : $"{options} {lowDelay}");
-            }
-        }
-    }
-
     /// <summary>The frame rate a source is decoded at.</summary>
-    public static double Rate(VideoSource source, VideoInfo? info, DecodeSettings settings) => source.Kind switch
-    {
-        SourceKind.File when info is not null => info.DecodeRate(settings.Fps),
-        SourceKind.Webcam => settings.Fps ?? settings.CameraFps,
-        _ => settings.Fps ?? DecodeSettings.DefaultLiveRate,
-    };
+    public static double Rate(VideoSource source, VideoInfo? info, DecodeSettings settings) => source.Kind.Rate(source, info, settings);
 }
 
 /// <summary>

@@ -1,33 +1,25 @@
+using VideoSsl.Decode.Sources;
+
 namespace VideoSsl.Decode;
-
-public enum SourceKind
-{
-    /// <summary>A video file (given directly or found in a folder).</summary>
-    File,
-
-    /// <summary>A camera: <c>webcam</c> or <c>webcam:DEVICE</c>.</summary>
-    Webcam,
-
-    /// <summary>A network stream: rtsp, rtmp(s), srt, udp, rtp, http(s) (HLS included).</summary>
-    Stream,
-
-    /// <summary>One of FFmpeg's synthetic sources, paced in real time: <c>testsrc</c> or <c>testsrc:NAME[:OPTIONS]</c>.</summary>
-    Synthetic,
-}
 
 /// <summary>
 /// One source the user pointed at; <see cref="Id"/> is its position in the resolved list, <see cref="Path"/> the
-/// file path or, for the other kinds, what the user wrote.
+/// file path or, for the other kinds, what the user wrote, and <see cref="Kind"/> what opens it.
 /// </summary>
-public sealed record VideoSource(int Id, string Path, bool FromFolder, SourceKind Kind = SourceKind.File, bool Realtime = false)
+public sealed record VideoSource(int Id, string Path, bool FromFolder, SourceKind Kind, bool Realtime = false)
 {
-    public string Name => Kind == SourceKind.File ? System.IO.Path.GetFileName(Path) : Path;
+    /// <summary>A video file.</summary>
+    public VideoSource(int id, string path, bool fromFolder) : this(id, path, fromFolder, SourceKinds.File) { }
+
+    public bool IsFile => Kind is FileSource or FolderSource;
+
+    public string Name => IsFile ? System.IO.Path.GetFileName(Path) : Path;
 
     /// <summary>
     /// Frames arrive at the source's own pace and must never hold it up: its queue drops the oldest frames when
     /// the learner falls behind. Files are live only with <c>--realtime</c>.
     /// </summary>
-    public bool Live => Kind != SourceKind.File || Realtime;
+    public bool Live => Kind.Live || Realtime;
 }
 
 /// <summary>A source that was found but cannot be used, and why.</summary>

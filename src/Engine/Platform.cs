@@ -172,3 +172,44 @@ public static partial class Platform
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);
 }
+
+/// <summary>A rectangle of the screen: its size and its top left corner, in pixels.</summary>
+public sealed record ScreenRegion(int Width, int Height, int X, int Y);
+
+public static partial class Platform
+{
+    /// <summary>Why the screen cannot be captured here, or null when it can.</summary>
+    public static string? ScreenUnavailable()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY"))) return null;
+        return string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY"))
+            ? "no display to capture (DISPLAY is not set)"
+            : "this is a Wayland session without an X display (DISPLAY is not set); screen capture needs X11, e.g. XWayland";
+    }
+
+    /// <summary>What <c>devices</c> says about the screen.</summary>
+    public static string ScreenDescription =>
+        OperatingSystem.IsWindows() ? "the desktop (gdigrab)"
+        : OperatingSystem.IsMacOS() ? "screen 0 (avfoundation)"
+        : $"X display {Environment.GetEnvironmentVariable("DISPLAY")} (x11grab)";
+
+    /// <summary>
+    /// FFmpeg's screen grabber here: its input format, input and options (x11grab on Linux, gdigrab on Windows,
+    /// avfoundation on macOS, which grabs the whole of screen 0 whatever the region; untested there).
+    /// </summary>
+    public static (string Format, string Input, string Options) ScreenCapture(ScreenRegion? region, double rate)
+    {
+        string framerate = "-framerate " + rate.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+        if (OperatingSystem.IsWindows())
+            return ("gdigrab", "desktop", region is { } r
+                ? $"{framerate} -offset_x {r.X} -offset_y {r.Y} -video_size {r.Width}x{r.Height}"
+                : framerate);
+        if (OperatingSystem.IsMacOS())
+            return ("avfoundation", "Capture screen 0:none", $"{framerate} -capture_cursor 1");
+        string display = Environment.GetEnvironmentVariable("DISPLAY") ?? ":0";
+        return region is { } area
+            ? ("x11grab", $"{display}+{area.X},{area.Y}", $"{framerate} -video_size {area.Width}x{area.Height}")
+            : ("x11grab", display, framerate);
+    }
+}

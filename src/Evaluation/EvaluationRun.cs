@@ -14,7 +14,7 @@ public sealed record EvalRequest(
     IReadOnlyList<string> Sources,
     string Out,
     double Fps = 5,
-    string Device = "auto",
+    DeviceChoice Device = DeviceChoice.Auto,
     bool ResNet = true,
     IReadOnlyList<string>? Align = null,
     string? Labels = null,

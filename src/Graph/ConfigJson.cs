@@ -17,6 +17,8 @@ public static partial class ConfigJson
             string full = where == key || where.EndsWith("." + key, StringComparison.Ordinal) ? where : Join(where, key);
             return $"unknown key '{full}' ({position}); the keys are those of RUN_DIR/config.json";
         }
+        if (e.Message.StartsWith("must be ", StringComparison.Ordinal))
+            return $"'{where}' {e.Message} ({position})";
         if (WrongType().Match(e.Message) is { Success: true } type)
             return $"'{where}' should be {Expected(type.Groups[1].Value)} ({position})";
         string cause = e.Message;

@@ -27,8 +27,7 @@ public static class DisplaySizing
         {
             var first = SourceResolver.Resolve(config.Sources.Take(1)).Sources.FirstOrDefault();
             if (first is null) return null;
-            if (first.Kind == SourceKind.Webcam) return config.Decode.CameraDimensions;
-            if (first.Kind != SourceKind.File) return null;
+            if (!first.IsFile) return first.Kind.Shape(first, config.Decode);
             var info = MediaProbe.Probe(first.Path);
             return info.Width > 0 && info.Height > 0 ? (info.Width, info.Height) : null;
         }

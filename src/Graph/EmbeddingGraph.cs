@@ -8,7 +8,7 @@ using VideoSsl.Learning;
 namespace VideoSsl.Graph;
 
 /// <summary>What to embed, with which checkpoint, into which file.</summary>
-public sealed record EmbedRequest(string Checkpoint, IReadOnlyList<string> Sources, string Out, double? Fps, string Device, int Batch = 64);
+public sealed record EmbedRequest(string Checkpoint, IReadOnlyList<string> Sources, string Out, double? Fps, DeviceChoice Device, int Batch = 64);
 
 /// <summary>
 /// The embedding graph: decode -> embed. Sources are read one after another, every frame at the checkpoint's

@@ -43,8 +43,7 @@ public sealed record RunConfig
     public string Out { get; init; } = "";
     public long Seed { get; init; } = 1234;
 
-    /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; init; } = "auto";
+    public DeviceChoice Device { get; init; } = DeviceChoice.Auto;
 
     public RunLimits Limits { get; init; } = new();
     public DecodeSettings Decode { get; init; } = new();
@@ -64,10 +63,9 @@ public sealed record RunConfig
 
     public IEnumerable<string> Problems()
     {
-        if (Device is not ("auto" or "cpu" or "cuda")) yield return $"device must be auto, cpu or cuda (got '{Device}')";
         foreach (var p in Limits.Problems().Concat(Decode.Problems()).Concat(Sampler.Problems()).Concat(Trainer.Problems()).Concat(View.Problems()))
             yield return p;
-        if (Sampler.Positives > 1 && Trainer.Loss.Kind == LossSettings.Triplet)
+        if (Sampler.Positives > 1 && Trainer.Loss.Kind == LossKind.Triplet)
             yield return "the triplet loss takes one positive per anchor: use --positives 1 with --loss triplet (or multi-positive InfoNCE)";
         if (Decode.Fps is { } fps && Sampler.PosWindow < 1 / fps)
             yield return $"pos-window ({Sampler.PosWindow} s) is shorter than one frame at --fps {fps} ({1 / fps:0.###} s): no frame could be a positive";

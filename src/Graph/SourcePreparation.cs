@@ -26,7 +26,8 @@ public static class SourcePreparation
     /// <summary>
     /// Resolves what the user named and checks every source before anything starts: files are probed; a file the
     /// user named is an error when it cannot be read, while a file found inside a folder is reported and skipped.
-    /// Live sources are opened by the decode stage itself (a camera that is missing fails there, in one line).
+    /// Live sources are checked by their kind (a camera that is missing, no display to capture: one line) and opened
+    /// by the decode stage itself.
     /// </summary>
     public static PreparedSources Prepare(IReadOnlyList<string> specs, bool realtime, ILogger log, CancellationToken cancel)
     {
@@ -43,9 +44,9 @@ public static class SourcePreparation
         foreach (var source in resolved.Sources)
         {
             cancel.ThrowIfCancellationRequested();
-            if (source.Kind != SourceKind.File)
+            if (!source.IsFile)
             {
-                CheckDevice(source);
+                source.Kind.CheckAvailable(source);
                 live.Add(source with { Id = id++ });
                 continue;
             }
@@ -63,14 +64,5 @@ public static class SourcePreparation
         if (files.Count + live.Count == 0)
             throw new UserError($"none of the {resolved.Sources.Count + resolved.Skipped.Count} video files under {string.Join(", ", specs.Select(p => $"'{p}'"))} can be read: {skipped[0].Reason}");
         return new PreparedSources(files, live, skipped);
-    }
-
-    /// <summary>On Linux a camera is a device node: say so at once when it is not there.</summary>
-    private static void CheckDevice(VideoSource source)
-    {
-        if (source.Kind != SourceKind.Webcam || !OperatingSystem.IsLinux()) return;
-        string device = Platform.CameraInput(SourceResolver.CameraDevice(source.Path));
-        if (!File.Exists(device))
-            throw new UserError($"source '{source.Path}': no camera at {device} ('videossl devices' lists the cameras FFmpeg can see)");
     }
 }

@@ -8,7 +8,7 @@ using VideoSsl.Sampling;
 namespace VideoSsl.Learning;
 
 /// <summary>The kind of encoder a checkpoint holds (the format records it so that a build can refuse what it cannot load).</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<ModelKind>))]
+[JsonConverter(typeof(ChoiceConverter<ModelKind>))]
 public enum ModelKind
 {
     /// <summary>The four-block convolutional encoder of <see cref="ContrastiveModel"/>.</summary>

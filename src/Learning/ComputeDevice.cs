@@ -1,24 +1,33 @@
+using System.Text.Json.Serialization;
 using TorchSharp;
 using VideoSsl.Engine;
 using static TorchSharp.torch;
 
 namespace VideoSsl.Learning;
 
+/// <summary>Where the model runs, as asked for: <c>auto</c> (CUDA when LibTorch sees a GPU, else the CPU), <c>cpu</c> or <c>cuda</c>.</summary>
+[JsonConverter(typeof(ChoiceConverter<DeviceChoice>))]
+public enum DeviceChoice
+{
+    Auto,
+    Cpu,
+    Cuda,
+}
+
 /// <summary>Loads LibTorch once and picks the device the user asked for.</summary>
 public static class ComputeDevice
 {
-    /// <summary>"auto" picks CUDA when LibTorch can see a GPU, else the CPU; "cuda" without a GPU is an error.</summary>
-    public static Device Resolve(string requested)
+    /// <summary>auto picks CUDA when LibTorch can see a GPU, else the CPU; cuda without a GPU is an error.</summary>
+    public static Device Resolve(DeviceChoice requested)
     {
         EnsureLibTorch();
         return requested switch
         {
-            "cpu" => CPU,
-            "cuda" when cuda.is_available() => CUDA,
-            "cuda" => throw new UserError(
+            DeviceChoice.Cpu => CPU,
+            DeviceChoice.Cuda when cuda.is_available() => CUDA,
+            DeviceChoice.Cuda => throw new UserError(
                 "device 'cuda': LibTorch sees no CUDA GPU (the default build uses the CPU backend; build with -p:TorchBackend=cuda-linux, cuda-windows or external)"),
-            "auto" => cuda.is_available() ? CUDA : CPU,
-            _ => throw new UserError($"device '{requested}': expected auto, cpu or cuda"),
+            _ => cuda.is_available() ? CUDA : CPU,
         };
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using VideoSsl.Engine;
 
 namespace VideoSsl.Learning;
 
@@ -47,18 +48,24 @@ public sealed record ModelSettings
     }
 }
 
+/// <summary>The training objective's kind (see <see cref="ContrastiveObjective"/> for each one's loss).</summary>
+[JsonConverter(typeof(ChoiceConverter<LossKind>))]
+public enum LossKind
+{
+    /// <summary>InfoNCE with soft targets that fall with the time gap (<see cref="LossSettings.TimeScale"/>).</summary>
+    Graded,
+
+    /// <summary>Symmetric InfoNCE with the false-negative mask (multi-positive with several positives).</summary>
+    InfoNce,
+
+    /// <summary>TCN-style triplet loss on the hardest unmasked negative.</summary>
+    Triplet,
+}
+
 /// <summary>The training objective.</summary>
 public sealed record LossSettings
 {
-    public const string InfoNce = "infonce";
-    public const string Triplet = "triplet";
-    public const string Graded = "graded";
-
-    /// <summary>
-    /// <c>infonce</c> (symmetric, with the false-negative mask), <c>graded</c> (InfoNCE with soft targets that fall
-    /// with the time gap, <see cref="TimeScale"/>) or <c>triplet</c> (TCN-style, hardest unmasked negative).
-    /// </summary>
-    public string Kind { get; init; } = Graded;
+    public LossKind Kind { get; init; } = LossKind.Graded;
 
     public double Temperature { get; init; } = 0.1;
 
@@ -86,7 +93,6 @@ public sealed record LossSettings
     public IEnumerable<string> Problems()
     {
         if (!(OrderWeight is >= 0 and <= 10)) yield return $"order-weight must be from 0 to 10 (got {OrderWeight})";
-        if (Kind is not (InfoNce or Graded or Triplet)) yield return $"loss must be '{InfoNce}', '{Graded}' or '{Triplet}' (got '{Kind}')";
         if (!(TimeScale > 0) || TimeScale > 3600) yield return $"time-scale must be above 0 and at most 3600 seconds (got {TimeScale})";
         if (!(VideoWeight is >= 0 and <= 1)) yield return $"video-weight must be from 0 to 1 (got {VideoWeight})";
         if (!(Temperature > 0) || Temperature > 10) yield return $"temperature must be above 0 and at most 10 (got {Temperature})";

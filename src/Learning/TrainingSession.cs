@@ -31,6 +31,7 @@ public sealed class TrainingSession : IDisposable
 {
     private readonly TrainerSettings _settings;
     private readonly BatchAugmenter _augmenter;
+    private readonly ContrastiveObjective _objective;
     private readonly optim.Optimizer _optimizer;
     private readonly TorchSharp.Modules.OptimizerHelper _optimizerState;
 
@@ -62,6 +63,7 @@ public sealed class TrainingSession : IDisposable
             FramesSeen = resume.Info.FramesSeen;
         }
         _augmenter = new BatchAugmenter(settings.Augment);
+        _objective = ContrastiveObjective.For(settings.Loss);
     }
 
     /// <summary>The learning rate in use (the configured one, unless a divergence cut it).</summary>
@@ -106,11 +108,8 @@ public sealed class TrainingSession : IDisposable
         double latency = batch.NewestArrivalTicks > 0 ? Stopwatch.GetElapsedTime(batch.NewestArrivalTicks).TotalSeconds : double.NaN;
         int n = batch.Count;
         float loss, accuracy, spread, similarity;
-        float[]? graded = _settings.Loss.Kind == LossSettings.Graded
-            ? ContrastiveLoss.GradedTargets(batch.SourceIds.AsSpan(0, n).ToArray(), batch.AnchorPts.AsSpan(0, n).ToArray(),
-                PositiveTimes(batch), batch.Positives, _settings.Loss.TimeScale, _settings.Loss.VideoWeight)
-            : null;
-        double floor = graded is null ? 0 : ContrastiveLoss.GradedFloor(graded, n, batch.Positives * n);
+        double candidates = ContrastiveLoss.MeanCandidates(n, batch.MaskedPairs / batch.Positives);
+        double floor, chance;
         using (NewDisposeScope())
         {
             Model.train();
@@ -119,17 +118,8 @@ public sealed class TrainingSession : IDisposable
             Tensor embedded, features = null!;
             if (_settings.Loss.OrderWeight > 0) (features, embedded) = Model.ForwardBoth(input);
             else embedded = Model.forward(input);
-            // The graded loss has soft targets instead of the false-negative mask.
-            var mask = graded is null ? tensor(batch.MaskForCount(), [n, k * n], device: Device) : null;
-            var output = _settings.Loss.Kind switch
-            {
-                LossSettings.Triplet => ContrastiveLoss.Triplet(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask!.narrow(1, 0, n), _settings.Loss.Margin),
-                LossSettings.Graded => ContrastiveLoss.GradedInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n),
-                    tensor(graded!, [n, k * n], device: Device), _settings.Loss.Temperature),
-                _ => k == 1
-                    ? ContrastiveLoss.InfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, n), mask!, _settings.Loss.Temperature)
-                    : ContrastiveLoss.MultiPositiveInfoNce(embedded.narrow(0, 0, n), embedded.narrow(0, n, k * n), mask!, _settings.Loss.Temperature),
-            };
+            var output = _objective.Compute(embedded, batch, candidates, Device);
+            (floor, chance) = (output.Floor, output.Chance);
             var total = output.Loss;
             if (_settings.Loss.OrderWeight > 0)
             {
@@ -155,28 +145,10 @@ public sealed class TrainingSession : IDisposable
         if (applied) Step++;
         else SkippedSteps++;
         FramesSeen = batch.FramesIngested;
-        double candidates = ContrastiveLoss.MeanCandidates(n, batch.MaskedPairs / batch.Positives);
-        // With K positives a row has K times the candidates and K targets: its chance level is still ln(candidates).
-        // The graded loss masks nothing (rows choose among K b candidates, columns among b anchors), and its soft
-        // targets put its best value at their entropy, not 0: loss_norm runs from 1 at chance to 0 at that floor.
-        double chance = _settings.Loss.Kind switch
-        {
-            LossSettings.Triplet => _settings.Loss.Margin,
-            LossSettings.Graded => (Math.Log(batch.Positives * n) + Math.Log(n)) / 2,
-            _ => Math.Log(candidates),
-        };
+        // loss_norm runs from 1 at the objective's chance level to 0 at its best value.
         double lossNorm = chance - floor > 0 ? (loss - floor) / (chance - floor) : double.NaN;
         return new StepResult(Step, applied, n, loss, lossNorm, accuracy,
             batch.MaskedFraction, candidates, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency, spread, similarity);
-    }
-
-    /// <summary>Positive k of anchor i at [k b + i], b the batch's anchors (the batch stores them at its full width).</summary>
-    private static double[] PositiveTimes(TrainingBatch batch)
-    {
-        var times = new double[batch.Positives * batch.Count];
-        for (int k = 0; k < batch.Positives; k++)
-            Array.Copy(batch.PositivePts, k * batch.MaxPairs, times, k * batch.Count, batch.Count);
-        return times;
     }
 
     /// <summary>True when every weight and buffer is finite (a checkpoint with NaN weights is never written).</summary>

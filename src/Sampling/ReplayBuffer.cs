@@ -7,6 +7,7 @@ namespace VideoSsl.Sampling;
 public sealed record ReplayPair(byte[] Anchor, byte[] Positive, int SourceId, double AnchorPts, double PositivePts);
 
 /// <summary>What a full replay buffer lets go of when a new pair is offered.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(ChoiceConverter<ReplayPolicy>))]
 public enum ReplayPolicy
 {
     /// <summary>Reservoir sampling: a uniform sample of every pair ever offered.</summary>

@@ -43,7 +43,7 @@ public sealed record SamplerSettings
     public int ReplaySize { get; init; } = 1024;
 
     /// <summary>reservoir (a uniform sample of every pair seen) or diverse (evicts the pair most like another kept one).</summary>
-    public string ReplayPolicy { get; init; } = "reservoir";
+    public ReplayPolicy ReplayPolicy { get; init; } = ReplayPolicy.Reservoir;
 
     /// <summary>Anchors of one source are laid out this far apart, so no anchor's positive falls within neg-gap of another anchor.</summary>
     [JsonIgnore]
@@ -86,6 +86,5 @@ public sealed record SamplerSettings
         if (ReplaySize < 1) yield return $"replay-size must be at least 1 (got {ReplaySize})";
         if (Positives is < 1 or > 8) yield return $"positives must be from 1 to 8 (got {Positives})";
         if (Positives > 1 && Replay > 0) yield return "replay keeps one positive per pair: use --positives 1 with --replay";
-        if (ReplayPolicy is not ("reservoir" or "diverse")) yield return $"replay-policy must be reservoir or diverse (got '{ReplayPolicy}')";
     }
 }

@@ -51,7 +51,7 @@ public sealed class SamplerStage : Stage
     {
         _live = live;
         _replay = settings.Replay > 0
-            ? new ReplayBuffer(settings.ReplaySize, settings.ReplayPolicy == "diverse" ? ReplayPolicy.Diverse : ReplayPolicy.Reservoir)
+            ? new ReplayBuffer(settings.ReplaySize, settings.ReplayPolicy)
             : null;
         _input = input;
         _settings = settings;

@@ -3,11 +3,27 @@ using System.Text.Json.Serialization;
 
 namespace VideoSsl.Engine.Overlay;
 
+/// <summary>Where the overlay is drawn.</summary>
+[JsonConverter(typeof(ChoiceConverter<ViewMode>))]
+public enum ViewMode
+{
+    /// <summary>A window where a display exists, else headless, else nothing.</summary>
+    Auto,
+
+    /// <summary>A window (GLFW), or a one-line error.</summary>
+    Window,
+
+    /// <summary>An offscreen context (EGL), or a one-line error.</summary>
+    Headless,
+
+    /// <summary>No overlay.</summary>
+    None,
+}
+
 /// <summary>How the overlay is shown, recorded and paced; part of the run's configuration.</summary>
 public sealed record ViewSettings
 {
-    /// <summary>auto (a window where a display exists, else headless, else nothing), window, headless or none.</summary>
-    public string View { get; init; } = "none";
+    public ViewMode View { get; init; } = ViewMode.None;
 
     /// <summary>Overlay frames per second; rendering sleeps the rest, so training keeps most of the CPU.</summary>
     public double RenderFps { get; init; } = 30;
@@ -33,14 +49,13 @@ public sealed record ViewSettings
     public string? Shaders { get; init; }
 
     [JsonIgnore]
-    public bool Enabled => View != "none";
+    public bool Enabled => View != ViewMode.None;
 
     [JsonIgnore]
     public (int Width, int Height) DisplayPixels => ParseSize(DisplaySize ?? "") ?? (640, 360);
 
     public IEnumerable<string> Problems()
     {
-        if (View is not ("auto" or "window" or "headless" or "none")) yield return $"view must be auto, window, headless or none (got '{View}')";
         if (!(RenderFps is > 0 and <= 240)) yield return $"render-fps must be above 0 and at most 240 (got {RenderFps})";
         if (DisplaySize is not null && (ParseSize(DisplaySize) is not { } size || size.Width < 64 || size.Height < 64 || size.Width > 3840 || size.Height > 2160 || size.Width % 2 != 0 || size.Height % 2 != 0))
             yield return $"display-size must be WIDTHxHEIGHT, even numbers from 64x64 to 3840x2160 (got '{DisplaySize}')";

@@ -9,7 +9,7 @@ using VideoSsl.Rendering.Surfaces;
 namespace VideoSsl.Rendering.Overlay;
 
 /// <summary>What the overlay did in a run, for the summary and the log.</summary>
-public sealed record OverlayReport(string View, string Route, string Renderer, long FramesRendered, long FramesRecorded, string? Record, int Screenshots);
+public sealed record OverlayReport(ViewMode View, string Route, string Renderer, long FramesRendered, long FramesRecorded, string? Record, int Screenshots);
 
 /// <summary>
 /// The overlay's render loop body, called by the pipeline's monitor on the thread that opened it (the one whose GL
@@ -48,7 +48,7 @@ public sealed class OverlayView : IOverlayView, IDisposable
         Feed = new OverlayFeed(width, height, Math.Max(2 * settings.RenderFps, 30));
         if (settings.Record is { } record) _recorder = new OverlayRecorder(record, _renderer.Width, _renderer.Height, settings.RenderFps);
         log.LogInformation("view: {Kind} ({Route}), GL_RENDERER {Renderer}, GL_VERSION {Version}; {Width}x{Height} at up to {Fps} frames/s, shaders from {Shaders}",
-            surface.Kind, surface.Route, _rendererName, GlInfo.Version(surface.Gl), _renderer.Width, _renderer.Height, settings.RenderFps, _renderer.Shaders.Directory);
+            Choice<ViewMode>.Name(surface.Kind), surface.Route, _rendererName, GlInfo.Version(surface.Gl), _renderer.Width, _renderer.Height, settings.RenderFps, _renderer.Shaders.Directory);
     }
 
     /// <summary>Opens the view the settings ask for, or returns null when there is none (asked for, or what auto fell back to).</summary>

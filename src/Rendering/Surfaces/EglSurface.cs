@@ -1,5 +1,6 @@
 using Silk.NET.OpenGL;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Overlay;
 using VideoSsl.Rendering.Native;
 
 namespace VideoSsl.Rendering.Surfaces;
@@ -26,7 +27,7 @@ public sealed class EglSurface : IRenderSurface
     }
 
     public GL Gl { get; }
-    public string Kind => "headless";
+    public ViewMode Kind => ViewMode.Headless;
     public string Route { get; }
     public (int Width, int Height)? ShownSize => null;
     public (int Width, int Height)? WindowSize => null;

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Silk.NET.OpenGL;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Overlay;
 using VideoSsl.Rendering.Native;
 
 namespace VideoSsl.Rendering.Surfaces;
@@ -19,7 +20,7 @@ public sealed class GlfwSurface : IRenderSurface
     }
 
     public GL Gl { get; }
-    public string Kind => "window";
+    public ViewMode Kind => ViewMode.Window;
     public string Route => "GLFW";
     public (int Width, int Height)? ShownSize => _glfw.FramebufferSize(_window);
     public (int Width, int Height)? WindowSize => _glfw.WindowSize(_window);

@@ -11,8 +11,8 @@ public interface IRenderSurface : IDisposable
 {
     GL Gl { get; }
 
-    /// <summary>"window" or "headless".</summary>
-    string Kind { get; }
+    /// <summary>Window or headless.</summary>
+    VideoSsl.Engine.Overlay.ViewMode Kind { get; }
 
     /// <summary>How the context was made (GLFW, EGL surfaceless, EGL device, EGL pbuffer).</summary>
     string Route { get; }

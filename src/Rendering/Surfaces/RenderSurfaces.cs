@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Silk.NET.OpenGL;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Overlay;
 
 namespace VideoSsl.Rendering.Surfaces;
 
@@ -20,17 +21,17 @@ public static class GlInfo
 /// </summary>
 public static class RenderSurfaces
 {
-    /// <returns>The surface, or null for "none" (asked for, or what auto fell back to).</returns>
-    public static IRenderSurface? Open(string view, int width, int height, string title, ILogger log)
+    /// <returns>The surface, or null for none (asked for, or what auto fell back to).</returns>
+    public static IRenderSurface? Open(ViewMode view, int width, int height, string title, ILogger log)
     {
         switch (view)
         {
-            case "none":
+            case ViewMode.None:
                 return null;
-            case "window":
-                return Explicit(() => GlfwSurface.Open(width, height, title), "window");
-            case "headless":
-                return Explicit(EglSurface.Open, "headless");
+            case ViewMode.Window:
+                return Explicit(() => GlfwSurface.Open(width, height, title), view);
+            case ViewMode.Headless:
+                return Explicit(EglSurface.Open, view);
         }
         var reasons = new List<string>();
         if (Platform.HasDisplay)
@@ -50,9 +51,9 @@ public static class RenderSurfaces
         return null;
     }
 
-    private static IRenderSurface Explicit(Func<IRenderSurface> open, string view)
+    private static IRenderSurface Explicit(Func<IRenderSurface> open, ViewMode view)
     {
         try { return open(); }
-        catch (RenderUnavailableException e) { throw new UserError($"--view {view} cannot start: {e.Message}"); }
+        catch (RenderUnavailableException e) { throw new UserError($"--view {Choice<ViewMode>.Name(view)} cannot start: {e.Message}"); }
     }
 }

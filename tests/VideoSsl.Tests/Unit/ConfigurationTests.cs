@@ -1,5 +1,6 @@
 using VideoSsl.Engine;
 using VideoSsl.Graph;
+using VideoSsl.Learning;
 using VideoSsl.Tests.Support;
 
 namespace VideoSsl.Tests.Unit;
@@ -20,10 +21,10 @@ public class ConfigurationTests
     [InlineData("pos-window", "must be larger than pos-window")]
     [InlineData("batch", "batch must be at least 2")]
     [InlineData("size", "size must be between")]
-    [InlineData("loss", "loss must be")]
     [InlineData("time-scale", "time-scale must be above 0")]
     [InlineData("video-weight", "video-weight must be from 0 to 1")]
     [InlineData("ffmpeg-threads", "ffmpeg-threads must be between 0 and 64")]
+    [InlineData("triplet-positives", "the triplet loss takes one positive per anchor")]
     public void Contradictory_settings_are_refused_before_anything_starts(string what, string expected)
     {
         var config = new RunConfig { Sources = ["a.mp4"], Out = "run" };
@@ -32,10 +33,10 @@ public class ConfigurationTests
             "pos-window" => config with { Sampler = config.Sampler with { PosWindow = 3, NegGap = 2 } },
             "batch" => config with { Sampler = config.Sampler with { Batch = 1 } },
             "size" => config with { Decode = config.Decode with { Size = 0 } },
-            "time-scale" => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { Kind = "graded", TimeScale = 0 } } },
+            "time-scale" => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { Kind = LossKind.Graded, TimeScale = 0 } } },
             "video-weight" => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { VideoWeight = -0.5 } } },
             "ffmpeg-threads" => config with { Decode = config.Decode with { FfmpegThreads = -1 } },
-            _ => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { Kind = "cosine" } } },
+            _ => config with { Sampler = config.Sampler with { Positives = 2 }, Trainer = config.Trainer with { Loss = config.Trainer.Loss with { Kind = LossKind.Triplet } } },
         };
         var error = Assert.Throws<UserError>(() => config.Validated());
         Assert.Contains(expected, error.Message);
@@ -57,7 +58,7 @@ public class ConfigurationTests
     {
         var config = RunConfig.FromJson("""{ "sampler": { "batch": 12 }, "trainer": { "loss": { "kind": "triplet" } } }""", "inline");
         Assert.Equal(12, config.Sampler.Batch);
-        Assert.Equal("triplet", config.Trainer.Loss.Kind);
+        Assert.Equal(LossKind.Triplet, config.Trainer.Loss.Kind);
         Assert.Equal(0.5, config.Sampler.PosWindow);
     }
 
@@ -67,11 +68,14 @@ public class ConfigurationTests
     [InlineData("""{ "limits": null, "view": null }""", "'limits' is null")]
     [InlineData("""{ "sources": null }""", "'sources' is null")]
     [InlineData("""{ "sources": ["a.mp4", null] }""", "'sources[]' is null")]
-    [InlineData("""{ "device": null }""", "'device' is null")]
+    [InlineData("""{ "out": null }""", "'out' is null")]
     [InlineData("""{ "sampler": { "batsh": 12 } }""", "unknown key 'sampler.batsh' (line 1, column")]
     [InlineData("""{ "sampler": { "batch": "many" } }""", "'sampler.batch' should be a whole number (line 1, column")]
     [InlineData("""{ "sampler": { "pos-window": true } }""", "'sampler.pos-window' should be a number")]
     [InlineData("""{ "sources": "a.mp4" }""", "'sources' should be a list")]
+    [InlineData("""{ "trainer": { "loss": { "kind": "cosine" } } }""", "'trainer.loss.kind' must be graded, infonce or triplet (got 'cosine')")]
+    [InlineData("""{ "device": "gpu", "view": { "view": "fullscreen" } }""", "'device' must be auto, cpu or cuda (got 'gpu')")]
+    [InlineData("""{ "sampler": { "replay-policy": 3 } }""", "'sampler.replay-policy' must be reservoir or diverse (got 'number')")]
     [InlineData("""{ "sampler": { "batch": 12 } ]""", "not valid JSON at line 1, column")]
     [InlineData("""null""", "empty (null instead of an object)")]
     public void A_broken_config_file_gets_one_whole_line_naming_the_key_and_the_cause(string json, string expected)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using VideoSsl.Decode;
+using VideoSsl.Decode.Sources;
 using VideoSsl.Engine;
 using VideoSsl.Tests.Support;
 
@@ -101,23 +102,23 @@ public class SourceResolverTests
     [InlineData("testsrc:movie=/etc/passwd", "not a synthetic source")]
     public void Synthetic_sources_refuse_options_that_could_read_files_or_exhaust_memory(string spec, string expected)
     {
-        var error = Assert.Throws<UserError>(() => SyntheticSources.Graph(spec, 64, 36, 30));
+        var error = Assert.Throws<UserError>(() => SyntheticSource.Graph(spec, 64, 36, 30));
         Assert.Contains(expected, error.Message);
     }
 
     [Fact]
     public void Synthetic_sources_keep_their_drawing_options_and_get_a_size_only_where_they_take_one()
     {
-        Assert.Equal("life=rate=30:size=64x36:mold=10:life_color=#00ff00", SyntheticSources.Graph("testsrc:life:mold=10:life_color=#00ff00", 64, 36, 30));
-        Assert.Equal("testsrc2=rate=30:size=64x36", SyntheticSources.Graph("testsrc", 64, 36, 30));
-        Assert.Equal("testsrc2=size=320x240:rate=10", SyntheticSources.Graph("testsrc:testsrc2:size=320x240:rate=10", 64, 36, 30));
-        Assert.Equal("allrgb=rate=30", SyntheticSources.Graph("testsrc:allrgb", 64, 36, 30));
+        Assert.Equal("life=rate=30:size=64x36:mold=10:life_color=#00ff00", SyntheticSource.Graph("testsrc:life:mold=10:life_color=#00ff00", 64, 36, 30));
+        Assert.Equal("testsrc2=rate=30:size=64x36", SyntheticSource.Graph("testsrc", 64, 36, 30));
+        Assert.Equal("testsrc2=size=320x240:rate=10", SyntheticSource.Graph("testsrc:testsrc2:size=320x240:rate=10", 64, 36, 30));
+        Assert.Equal("allrgb=rate=30", SyntheticSource.Graph("testsrc:allrgb", 64, 36, 30));
     }
 
     [Fact]
     public void Every_generator_and_its_allowed_options_exist_in_this_ffmpeg_and_none_reads_a_file()
     {
-        foreach (var (name, options) in SyntheticSources.Generators)
+        foreach (var (name, options) in SyntheticSource.Generators)
         {
             string help = Tool.Output("ffmpeg", "-hide_banner", "-h", $"filter={name}");
             foreach (string option in options) Assert.Contains($"   {option} ", help);

@@ -2,16 +2,30 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using VideoSsl.Engine;
 
-namespace VideoSsl.Decode;
+namespace VideoSsl.Decode.Sources;
 
 /// <summary>
-/// <c>testsrc[:NAME[:KEY=VALUE...]]</c>: FFmpeg's synthetic video sources. A lavfi graph can do anything FFmpeg can
-/// (the movie filter opens files and URLs), and even a plain generator can read a file (life's and cellauto's
-/// <c>filename</c>): so only the generators below are accepted, each with only the options that draw something, every
-/// value a plain word, and frame sizes capped like any input's.
+/// One of FFmpeg's synthetic scenes, paced in real time, live: <c>testsrc[:NAME[:KEY=VALUE...]]</c>. A lavfi graph
+/// can do anything FFmpeg can (the movie filter opens files and URLs), and even a plain generator can read a file
+/// (life's and cellauto's <c>filename</c>): so only the generators below are accepted, each with only the options that
+/// draw something, every value a plain word, and frame sizes capped like any input's.
 /// </summary>
-public static partial class SyntheticSources
+public sealed partial class SyntheticSource : SourceKind
 {
+    public override string Name => "synthetic";
+    public override string Spelling => "testsrc[:NAME[:OPTIONS]]";
+    public override bool Live => true;
+
+    public override bool Claims(string spec) => spec == "testsrc" || spec.StartsWith("testsrc:", StringComparison.Ordinal);
+
+    protected override void Validate(string spec) => _ = Graph(spec, 16, 16, 1);
+
+    public override InputPlan Plan(VideoSource source, DecodeSettings settings, double rate)
+    {
+        int side = Math.Max(settings.Size * 4, 256);
+        return new InputPlan(Graph(source.Path, side, side * 9 / 16 / 2 * 2, rate), "-re -f lavfi");
+    }
+
     /// <summary>The largest generated frame side; the generator's work grows with its area (16000x16000 took seconds a frame).</summary>
     public const int MaxSide = 4096;
 

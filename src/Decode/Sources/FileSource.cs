@@ -1,0 +1,35 @@
+using VideoSsl.Engine;
+
+namespace VideoSsl.Decode.Sources;
+
+/// <summary>
+/// A video file named outright, whatever its extension; a local HLS playlist (<c>.m3u8</c>) only when all it lists
+/// lies under its folder (<see cref="LocalPlaylist"/>). Files are back-pressured and probed before the run; FFmpeg reads
+/// them through the file protocol alone and with demuxers that open nothing else (<see cref="LocalFiles"/>).
+/// </summary>
+public sealed class FileSource : SourceKind
+{
+    public override string Name => "file";
+    public override string Spelling => "FILE";
+    public override bool Live => false;
+
+    public override bool Claims(string spec) => System.IO.File.Exists(spec);
+
+    public override SpecSources Expand(string spec, CancellationToken cancel)
+    {
+        // A file named on the command line must be a regular file: a FIFO or a device would block FFprobe or never end.
+        if (FileStatus.Of(spec) is { Kind: not FileKind.Regular } status)
+        {
+            string hint = status.Kind == FileKind.CharacterDevice && spec.StartsWith("/dev/video", StringComparison.Ordinal) ? $"; for a camera use --source webcam:{spec}" : "";
+            throw new UserError($"source '{spec}': not a regular file ({FileStatus.Describe(status.Kind)}){hint}");
+        }
+        if (LocalPlaylist.IsPlaylistName(spec)) LocalPlaylist.Check(spec);
+        return new SpecSources([new SpecSource(spec, FolderWalk.IdentityOf(spec))], []);
+    }
+
+    public override InputPlan Plan(VideoSource source, DecodeSettings settings, double rate) =>
+        new("file:" + LiteralPaths.For(source.Path), LocalFiles.InputOptions(source.Path) + (source.Realtime ? " -re" : ""));
+
+    public override double Rate(VideoSource source, VideoInfo? info, DecodeSettings settings) =>
+        info?.DecodeRate(settings.Fps) ?? settings.Fps ?? DecodeSettings.DefaultLiveRate;
+}
