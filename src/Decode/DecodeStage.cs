@@ -39,8 +39,9 @@ public sealed class DecodeStage : Stage
     /// <param name="schedule">File work items, in order.</param>
     /// <param name="liveItems">One work item per live source.</param>
     /// <param name="frameBudget">Stop after delivering this many (non-refill) frames in total, if given.</param>
+    /// <param name="clock">The time live lanes read (back-off, silence, timestamps of reopened sources); the machine's unless a test steps its own.</param>
     public DecodeStage(IReadOnlyList<DecodeWorkItem> schedule, IReadOnlyList<DecodeWorkItem> liveItems, DecodeSettings settings,
-        DecodeResumePoint start, long? frameBudget, ILogger log) : base("decode")
+        DecodeResumePoint start, long? frameBudget, ILogger log, IClock? clock = null) : base("decode", clock)
     {
         _schedule = schedule;
         _liveItems = liveItems;
@@ -126,7 +127,7 @@ public sealed class DecodeStage : Stage
                 if (_lanes[lane] is null) StartNext(lane, ref nextWorkItem, turn, cancel);
             foreach (var item in _liveItems)
             {
-                var live = new LiveLane(item, LaneCount + _live.Count);
+                var live = new LiveLane(item, LaneCount + _live.Count, _settings.ReconnectMaxSeconds, Clock.Source);
                 _live.Add(live);
                 Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, LaneCount + _live.Count - 1, null, null, turn, nextWorkItem), cancel);
             }
@@ -367,36 +368,32 @@ public sealed class DecodeStage : Stage
     }
 
     /// <summary>A live source's lane: reopened with exponential back-off whenever its FFmpeg process ends.</summary>
-    private sealed class LiveLane(DecodeWorkItem item, int index)
+    private sealed class LiveLane(DecodeWorkItem item, int index, double reconnectMaxSeconds, IClock clock)
     {
-        private readonly long _origin = Stopwatch.GetTimestamp();
+        private readonly double _origin = clock.Now;
+        private readonly ReconnectPolicy _reconnect = new(reconnectMaxSeconds, clock);
         private long _nextIndex;
         private double _nextPts;
-        private long _retryAt;
-        private int _failuresInARow;
         private bool _awaitingFirstFrame = true;
-        private long _silentSince = Stopwatch.GetTimestamp();
+        private double _silentSince = clock.Now;
         private bool _warnedSilent;
-
 
         public DecodeWorkItem Item { get; } = item;
         public FfmpegFrameReader? Reader { get; private set; }
         public bool Closed { get; private set; }
 
-        public TimeSpan WaitBeforeRetry => Reader is null && !Closed
-            ? TimeSpan.FromTicks(Math.Max(0, (_retryAt - Stopwatch.GetTimestamp()) * TimeSpan.TicksPerSecond / Stopwatch.Frequency))
-            : TimeSpan.MaxValue;
+        public TimeSpan WaitBeforeRetry => Reader is null && !Closed ? _reconnect.UntilDue : TimeSpan.MaxValue;
 
         public void StartIfDue(DecodeStage stage, CancellationToken cancel)
         {
-            if (Closed || Reader is not null || Stopwatch.GetTimestamp() < _retryAt) return;
+            if (Closed || Reader is not null || !_reconnect.Due) return;
             Reader = FfmpegFrameReader.Start(Item, index, stage._settings.Size, stage.Plan(Item), new ReadOptions
             {
                 Live = true,
                 Capacity = stage._settings.LiveQueueFrames,
                 FirstIndex = _nextIndex,
                 // A reopened source resumes at the wall-clock time it was reopened (gaps stay gaps), never before its last frame.
-                PtsStart = Math.Max(Stopwatch.GetElapsedTime(_origin).TotalSeconds, _nextPts),
+                PtsStart = Math.Max(clock.Now - _origin, _nextPts),
                 Signal = () => stage._frameReady.Release(),
                 Dropped = () => stage.Counters.CountDropped(),
                 Display = stage.DisplayFor(index),
@@ -408,7 +405,7 @@ public sealed class DecodeStage : Stage
         /// <summary>Says once per silent spell, within --read-timeout, that nothing is arriving (the run goes on waiting).</summary>
         public void WarnIfSilent(DecodeStage stage)
         {
-            if (_warnedSilent || Closed || Stopwatch.GetElapsedTime(_silentSince).TotalSeconds < stage._settings.ReadTimeoutSeconds) return;
+            if (_warnedSilent || Closed || clock.Now - _silentSince < stage._settings.ReadTimeoutSeconds) return;
             _warnedSilent = true;
             stage._log.LogWarning("source '{Source}': nothing has arrived for {Seconds} s; {What} (a limit or Ctrl+C ends the run)", Item.Source.Path,
                 stage._settings.ReadTimeoutSeconds, _awaitingFirstFrame ? "waiting for the sender to start" : "waiting for it to come back");
@@ -416,13 +413,13 @@ public sealed class DecodeStage : Stage
 
         public void Received(DecodeStage stage, VideoFrame frame)
         {
-            _silentSince = Stopwatch.GetTimestamp();
+            _silentSince = clock.Now;
             _warnedSilent = false;
             _nextIndex = frame.Index + 1;
             _nextPts = frame.Pts + 1 / Item.Rate;
-            if (_failuresInARow > 0)
+            if (_reconnect.FailuresInARow > 0)
                 stage._log.LogInformation("source '{Source}': receiving again", Item.Source.Path);
-            _failuresInARow = 0;
+            _reconnect.Recovered();
             _awaitingFirstFrame = false;
         }
 
@@ -435,12 +432,10 @@ public sealed class DecodeStage : Stage
             string cause = outcome.Error ?? "the stream ended";
             if (_awaitingFirstFrame && onlySource && !Item.Source.Kind.WaitsForSender(Item.Source))
                 throw new UserError($"source '{Item.Source.Path}': cannot be read ({cause})");
-            _failuresInARow++;
             Interlocked.Increment(ref stage._reconnects);
-            double wait = Math.Min(stage._settings.ReconnectMaxSeconds, Math.Pow(2, _failuresInARow - 1));
-            _retryAt = Stopwatch.GetTimestamp() + (long)(wait * Stopwatch.Frequency);
+            double wait = _reconnect.Dropped();
             stage._log.LogWarning("source '{Source}': {Cause}; reopening in {Wait} s (attempt {Attempt})",
-                Item.Source.Path, cause, wait, _failuresInARow);
+                Item.Source.Path, cause, wait, _reconnect.FailuresInARow);
         }
 
         public void Close()

@@ -12,11 +12,16 @@ public abstract class Stage
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _thread;
 
-    protected Stage(string name) => Name = name;
+    /// <param name="clock">The time the stage's clock reads (the machine's unless a test steps its own).</param>
+    protected Stage(string name, IClock? clock = null)
+    {
+        Name = name;
+        Clock = new StageClock(clock);
+    }
 
     public string Name { get; }
     public StageCounters Counters { get; } = new();
-    public StageClock Clock { get; } = new();
+    public StageClock Clock { get; }
 
     /// <summary>Completes when the stage's thread has finished, faulted if the stage failed.</summary>
     public Task Completion => _done.Task;

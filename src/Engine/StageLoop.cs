@@ -7,10 +7,10 @@ namespace VideoSsl.Engine;
 /// </summary>
 public static class StageLoop
 {
-    public static void Run(IReadOnlyList<Stage> stages, CancellationTokenSource halt, double hertz, Action tick)
+    public static void Run(IReadOnlyList<Stage> stages, CancellationTokenSource halt, double hertz, Action tick, IClock? time = null)
     {
         foreach (var stage in stages) stage.Start(halt.Token);
-        var clock = new StageClock();
+        var clock = new StageClock(time);
         clock.Start();
         var last = stages[^1];
         while (!last.Completion.IsCompleted)

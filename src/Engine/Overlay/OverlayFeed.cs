@@ -45,15 +45,18 @@ public sealed class OverlayFeed
 {
     private readonly ConcurrentBag<byte[]> _displayBuffers = [];
     private readonly Lock _queryLock = new();
-    private long _lastDisplayTicks;
+    private readonly IClock _clock;
+    private readonly Lock _displayLock = new();
+    private double _lastDisplay = double.NegativeInfinity;
     private long _queryVersion;
     private (float X, float Y)? _query;
     private int _mode;
     private long _resetRequests;
     private volatile bool _paused;
 
-    public OverlayFeed(int displayWidth, int displayHeight, double displayHz)
+    public OverlayFeed(int displayWidth, int displayHeight, double displayHz, IClock? clock = null)
     {
+        _clock = clock ?? SystemClock.Instance;
         DisplayWidth = displayWidth;
         DisplayHeight = displayHeight;
         DisplayHz = displayHz;
@@ -73,10 +76,13 @@ public sealed class OverlayFeed
     /// <summary>True when the decoder should copy out a display frame now (the copy costs more than the check).</summary>
     public bool WantsDisplayFrame()
     {
-        long now = System.Diagnostics.Stopwatch.GetTimestamp();
-        long last = Interlocked.Read(ref _lastDisplayTicks);
-        if (now - last < System.Diagnostics.Stopwatch.Frequency / DisplayHz) return false;
-        return Interlocked.CompareExchange(ref _lastDisplayTicks, now, last) == last;
+        double now = _clock.Now;
+        lock (_displayLock)
+        {
+            if (now - _lastDisplay < 1 / DisplayHz) return false;
+            _lastDisplay = now;
+            return true;
+        }
     }
 
     /// <summary>A buffer for a display frame (recycled from ones the renderer has uploaded).</summary>

@@ -11,6 +11,7 @@ namespace VideoSsl.Tests.Integration;
 /// Every kind of bad or unusual input: a clear one-line error and a non-zero exit, or a warning and the run goes
 /// on; never a hang, a crash or an FFmpeg process left behind.
 /// </summary>
+[Trait("Category", "Integration")]
 public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
 {
     private static readonly string[] Small = ["--device", "cpu", "--size", "48", "--batch", "8", "--neg-gap", "1"];

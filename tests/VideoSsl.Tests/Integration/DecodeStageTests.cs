@@ -5,6 +5,7 @@ using VideoSsl.Tests.Support;
 
 namespace VideoSsl.Tests.Integration;
 
+[Trait("Category", "Integration")]
 public class DecodeStageTests(ClipSet clips) : IClassFixture<ClipSet>
 {
     private static IReadOnlyList<DecodeWorkItem> Schedule(double? fps, params string[] paths)

@@ -3,6 +3,7 @@ using VideoSsl.Tests.Unit;
 
 namespace VideoSsl.Tests.Integration;
 
+[Trait("Category", "Integration")]
 public class EmbedCommandTests(ClipSet clips) : IClassFixture<ClipSet>, IDisposable
 {
     private readonly TempFolder _work = new("embed");

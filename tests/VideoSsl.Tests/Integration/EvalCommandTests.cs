@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace VideoSsl.Tests.Integration;
 
+[Trait("Category", "Integration")]
 public class EvalCommandTests(ClipSet clips) : IClassFixture<ClipSet>, IDisposable
 {
     private readonly TempFolder _work = new("eval");

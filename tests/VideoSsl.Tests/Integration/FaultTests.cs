@@ -8,6 +8,7 @@ namespace VideoSsl.Tests.Integration;
 /// The faults of the README's Faults table: a disk that fills up, limits that come before any step, sources that are
 /// short or silent, outputs that cannot be made, bad values on the command line and in a configuration file.
 /// </summary>
+[Trait("Category", "Integration")]
 public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
 {
     private static readonly string[] Small = ["--device", "cpu", "--size", "32", "--batch", "4", "--neg-gap", "1"];

@@ -13,6 +13,7 @@ namespace VideoSsl.Tests.Integration;
 /// under a time limit. Whatever FFmpeg makes of it, the result is a frame count or one clear error, never a hang, an
 /// unexpected exception or an FFmpeg left running. The seed is printed; VIDEOSSL_FUZZ_SEED replays a run.
 /// </summary>
+[Trait("Category", "Integration")]
 public class FuzzTests(ITestOutputHelper output)
 {
     private const int PerKind = 13;

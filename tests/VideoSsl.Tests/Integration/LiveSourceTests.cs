@@ -6,6 +6,7 @@ using VideoSsl.Tests.Support;
 namespace VideoSsl.Tests.Integration;
 
 /// <summary>Live sources read by the real program: UDP streams that drop and come back, testsrc, HLS over HTTP.</summary>
+[Trait("Category", "Integration")]
 public class LiveSourceTests
 {
     private static readonly string[] Small = ["--device", "cpu", "--size", "48", "--batch", "8", "--neg-gap", "1"];
@@ -157,6 +158,7 @@ public class LiveSourceTests
 }
 
 /// <summary>--keep-recent and eval --in-stream: what an online run has just seen, measured beside held-out video.</summary>
+[Trait("Category", "Integration")]
 public sealed class RecentInputTests
 {
     [Fact]

@@ -7,6 +7,7 @@ using VideoSsl.Tests.Support;
 namespace VideoSsl.Tests.Integration;
 
 /// <summary>The overlay in real runs: headless with a recording, a window under Xvfb, and the fallbacks when a display or EGL is missing.</summary>
+[Trait("Category", "Integration")]
 public sealed partial class OverlayTests
 {
     private static readonly Dictionary<string, string?> NoDisplay = new() { ["DISPLAY"] = null, ["WAYLAND_DISPLAY"] = null };

@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 namespace VideoSsl.Tests.Integration;
 
 /// <summary>The Python side: the twins bench compares against, the GPU archive, and exported weights in PyTorch.</summary>
+[Trait("Category", "Integration")]
 public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
 {
     private static readonly string Twin = Path.Combine(AppContext.BaseDirectory, "twin");

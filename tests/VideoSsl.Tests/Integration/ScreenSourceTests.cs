@@ -4,6 +4,7 @@ using VideoSsl.Tests.Support;
 namespace VideoSsl.Tests.Integration;
 
 /// <summary>The screen as a live source (the worked example of a new source kind), on a virtual X screen.</summary>
+[Trait("Category", "Integration")]
 public class ScreenSourceTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using VideoSsl.Tests.Support;
 namespace VideoSsl.Tests.Integration;
 
 /// <summary>The real program, started as a process on synthetic clips, as in the README.</summary>
+[Trait("Category", "Integration")]
 public class TrainCommandTests(ClipSet clips) : IClassFixture<ClipSet>
 {
     /// <summary>Small and quick settings that still learn: 64 px frames, 16 pairs, 1 s between anchors.</summary>

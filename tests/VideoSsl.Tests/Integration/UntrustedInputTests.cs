@@ -11,6 +11,7 @@ namespace VideoSsl.Tests.Integration;
 /// The attacks of the README's Untrusted input table, performed on the real program: another user's files in the
 /// temporary folder, link loops, a second writer, damaged checkpoints, playlists in disguise, names that forge lines.
 /// </summary>
+[Trait("Category", "Integration")]
 public class UntrustedInputTests(ClipSet clips) : IClassFixture<ClipSet>
 {
     private static readonly string[] Small = ["--device", "cpu", "--size", "32", "--batch", "4", "--neg-gap", "1"];

@@ -11,6 +11,7 @@ namespace VideoSsl.Tests.Rendering;
 /// (Mesa llvmpipe here), the pixels read back and checked at known places. A failing case leaves its PNG in the
 /// test output folder.
 /// </summary>
+[Trait("Category", "Rendering")]
 public sealed class RenderTests : IDisposable
 {
     private const int DisplayWidth = 320, DisplayHeight = 180;

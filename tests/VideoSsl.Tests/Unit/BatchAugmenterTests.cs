@@ -3,6 +3,7 @@ using static TorchSharp.torch;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class BatchAugmenterTests
 {
     private static Tensor Images() => rand(6, 3, 16, 16, generator: new TorchSharp.torch.Generator(7));
@@ -50,6 +51,7 @@ public class BatchAugmenterTests
     }
 }
 
+[Trait("Category", "Unit")]
 public class FusedModelInputTests
 {
     private static byte[] Frames(int count, int size)

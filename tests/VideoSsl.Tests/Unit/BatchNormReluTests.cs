@@ -6,6 +6,7 @@ using static TorchSharp.torch.nn;
 namespace VideoSsl.Tests.Unit;
 
 /// <summary>The fused BatchNorm-ReLU against LibTorch's BatchNorm2d and ReLU on the same weights and input.</summary>
+[Trait("Category", "Unit")]
 public class BatchNormReluTests
 {
     private static Tensor ChannelsLastRandom(long n, long c, long h, long w, double mean, Generator generator)

@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class CheckpointTests
 {
     private static readonly TrainerSettings Settings = new() { Model = new ModelSettings { ProjectionHidden = 32, EmbeddingDim = 16 } };

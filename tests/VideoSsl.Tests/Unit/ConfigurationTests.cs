@@ -5,6 +5,7 @@ using VideoSsl.Tests.Support;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class ConfigurationTests
 {
     [Fact]

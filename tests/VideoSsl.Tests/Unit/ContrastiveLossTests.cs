@@ -3,6 +3,7 @@ using static TorchSharp.torch;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class ContrastiveLossTests
 {
     // Two anchors and their positives as unit vectors in 2-D, temperature 0.5:

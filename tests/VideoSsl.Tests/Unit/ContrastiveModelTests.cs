@@ -3,6 +3,7 @@ using static TorchSharp.torch;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class ContrastiveModelTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using VideoSsl.Decode;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class FfmpegMessageTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using VideoSsl.Sampling;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class FrameRingTests
 {
     internal static VideoFrame Frame(int source, long index, double rate = 25, int workItem = -1, byte fill = 0)

@@ -5,6 +5,7 @@ using VideoSsl.Tests.Support;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class OutputFileTests
 {
     /// <summary>Reads an .npy file the way NumPy does: magic, version, header dictionary, then the data.</summary>

@@ -4,6 +4,7 @@ using static VideoSsl.Tests.Unit.FrameRingTests;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class PairSamplerTests
 {
     private static readonly SamplerSettings Settings = new() { Batch = 16, PosWindow = 0.5, NegGap = 2.0 };

@@ -4,6 +4,7 @@ using static VideoSsl.Tests.Unit.FrameRingTests;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class ReplayBufferTests
 {
     [Fact]

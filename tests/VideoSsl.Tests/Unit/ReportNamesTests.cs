@@ -2,6 +2,7 @@ using VideoSsl.Evaluation;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class ReportNamesTests
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace VideoSsl.Tests.Unit;
 /// What a source spec may make FFmpeg do: folders walked by identity (loops, links, FIFOs, names that are not
 /// UTF-8), synthetic sources that cannot read files, local playlists that stay in their folder.
 /// </summary>
+[Trait("Category", "Unit")]
 public class SourceResolverTests
 {
     private static string Touch(string path, string text = "x")

@@ -3,6 +3,7 @@ using VideoSsl.Evaluation.Metrics;
 namespace VideoSsl.Tests.Unit;
 
 /// <summary>Each metric on constructed embeddings whose right answer is known.</summary>
+[Trait("Category", "Unit")]
 public class TemporalMetricsTests
 {
     /// <summary>Frames of <paramref name="videos"/> videos at 5 frames/s; <paramref name="embed"/> gives each frame's vector.</summary>

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace VideoSsl.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class TrainerStageTests
 {
     private static readonly TrainerSettings Settings = new()
