@@ -131,15 +131,16 @@ public sealed class BenchRun(ILoggerFactory logs)
     private long DecodeAll(DecodeWorkItem item, DecodeSettings settings, CancellationToken cancel)
     {
         long frames = 0;
-        var stage = new DecodeStage([item], [], settings, DecodeResumePoint.FromStart(1), null, logs.CreateLogger("decode"));
+        // A consumer that wakes once per burst of frames, as the sampler does when it reads files.
+        var output = new Edge<DecodeOutput>("frames", settings.QueueFrames, wakeBurst: 8);
+        var stage = new DecodeStage([item], [], settings, DecodeResumePoint.FromStart(1), null, logs.CreateLogger("decode"), output: output);
         stage.Start(cancel);
         while (true)
         {
-            // A burst of frames per wake-up.
-            if (!stage.Output.TryRead(out var message))
+            if (!output.Reader.TryRead(out var message))
             {
-                stage.WaitForOutput(DecodeStage.ConsumerBurst, cancel);
-                if (!stage.Output.TryReadBlocking(out message, cancel)) break;
+                output.WaitForBurst(cancel);
+                if (!output.TryReadBlocking(out message, cancel)) break;
             }
             if (message.Frame is null) continue;
             frames++;

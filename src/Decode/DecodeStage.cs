@@ -20,7 +20,7 @@ namespace VideoSsl.Decode;
 /// the oldest frame rather than stall the source, and a source that drops out is reopened with exponential
 /// back-off. With live sources the merge takes frames as they come.
 /// </summary>
-public sealed class DecodeStage : Stage
+public sealed class DecodeStage : ProducingStage<DecodeOutput>
 {
     private readonly IReadOnlyList<DecodeWorkItem> _schedule;
     private readonly IReadOnlyList<DecodeWorkItem> _liveItems;
@@ -28,11 +28,9 @@ public sealed class DecodeStage : Stage
     private readonly DecodeResumePoint _start;
     private readonly long? _frameBudget;
     private readonly ILogger _log;
-    private readonly Channel<DecodeOutput> _output;
     private readonly FileLane?[] _lanes;
     private readonly List<LiveLane> _live = [];
     private readonly SemaphoreSlim _frameReady = new(0);
-    private readonly BurstSignal _outputBurst = new();
     private long _framesDelivered;
     private long _reconnects;
 
@@ -40,8 +38,10 @@ public sealed class DecodeStage : Stage
     /// <param name="liveItems">One work item per live source.</param>
     /// <param name="frameBudget">Stop after delivering this many (non-refill) frames in total, if given.</param>
     /// <param name="clock">The time live lanes read (back-off, silence, timestamps of reopened sources); the machine's unless a test steps its own.</param>
+    /// <param name="output">The edge to the next stage, made by the graph (by default one of --queue-frames whose consumer wakes per frame).</param>
     public DecodeStage(IReadOnlyList<DecodeWorkItem> schedule, IReadOnlyList<DecodeWorkItem> liveItems, DecodeSettings settings,
-        DecodeResumePoint start, long? frameBudget, ILogger log, IClock? clock = null) : base("decode", clock)
+        DecodeResumePoint start, long? frameBudget, ILogger log, IClock? clock = null, Edge<DecodeOutput>? output = null)
+        : base("decode", output ?? new Edge<DecodeOutput>("frames", settings.QueueFrames), clock)
     {
         _schedule = schedule;
         _liveItems = liveItems;
@@ -50,10 +50,7 @@ public sealed class DecodeStage : Stage
         _frameBudget = frameBudget;
         _log = log;
         _lanes = new FileLane?[schedule.Count == 0 ? 0 : Math.Max(1, start.Lanes.Count)];
-        _output = ChannelExtensions.CreateBackPressured<DecodeOutput>(settings.QueueFrames);
     }
-
-    public ChannelReader<DecodeOutput> Output => _output.Reader;
 
     /// <summary>The overlay fed with display frames from one lane, lane 0: the first file lane, else the first live source.</summary>
     public OverlayFeed? Overlay { get; init; }
@@ -91,15 +88,10 @@ public sealed class DecodeStage : Stage
     }
 
     /// <summary>
-    /// Frames a consumer of file sources waits for before it wakes (<see cref="WaitForOutput"/>; the merge waits for as
-    /// many from each file lane): every wake-up is a context switch on each side, and at one per frame or two they
-    /// cost a few percent of the decode (bench).
+    /// Frames the merge waits for in a file lane before it wakes (and twice as many may queue in a lane): every
+    /// wake-up is a context switch on each side, and at one per frame or two they cost a few percent of the decode.
     /// </summary>
-    public const int ConsumerBurst = 8;
-
-    /// <summary>Waits until <paramref name="count"/> messages are queued for the consumer or decoding has ended (see <see cref="BurstSignal"/>).</summary>
-    public void WaitForOutput(int count, CancellationToken cancel) =>
-        _outputBurst.Wait(count, () => _output.Reader.Count, () => _output.Reader.Completion.IsCompleted || Completion.IsCompleted, cancel);
+    private const int LaneBurst = 8;
 
     /// <summary>Frames delivered so far (refills excluded).</summary>
     public long FramesDelivered => Interlocked.Read(ref _framesDelivered);
@@ -313,14 +305,7 @@ public sealed class DecodeStage : Stage
 
     private void Emit(DecodeOutput output, CancellationToken cancel)
     {
-        if (!_output.Writer.WriteBlocking(output, cancel)) output.Frame?.Release();
-        _outputBurst.Notify(_output.Reader.Count, finished: false);
-    }
-
-    protected override void OnStopped()
-    {
-        _output.Writer.TryComplete(Completion.Exception?.InnerException);
-        _outputBurst.Notify(0, finished: true);
+        if (!Output.Write(output, cancel)) output.Frame?.Release();
     }
 
     /// <summary>One FFmpeg process on one file work item, and what the merge knows about it.</summary>
@@ -354,17 +339,17 @@ public sealed class DecodeStage : Stage
             }
             if (Reader.Frames.TryRead(out frame!)) return true;
             if (!wait) return false;
-            Reader.WaitForFrames(ConsumerBurst, cancel);
+            Reader.WaitForFrames(LaneBurst, cancel);
             return Reader.Frames.TryReadBlocking(out frame, cancel);
         }
 
         public static FileLane Fresh(DecodeWorkItem item, int index, InputPlan plan, int size, SemaphoreSlim ready, OverlayFeed? display, CancellationToken cancel) =>
-            new(item, index, FfmpegFrameReader.Start(item, index, size, plan, new ReadOptions { Signal = () => ready.Release(), Display = display }, cancel), 0);
+            new(item, index, FfmpegFrameReader.Start(item, index, size, plan, new ReadOptions { Capacity = 2 * LaneBurst, Signal = () => ready.Release(), Display = display }, cancel), 0);
 
         /// <summary>A lane restarted after a resume: refill frames come first, flagged as refill, then new frames.</summary>
         public static FileLane Resume(DecodeWorkItem item, int index, LaneResume resume, InputPlan plan, int size, OverlayFeed? display, CancellationToken cancel) =>
             new(item, index, FfmpegFrameReader.Start(item, index, size, plan,
-                new ReadOptions { SkipBefore = resume.RefillFrom, RefillBefore = resume.NextFrame, Display = display }, cancel), resume.NextFrame);
+                new ReadOptions { Capacity = 2 * LaneBurst, SkipBefore = resume.RefillFrom, RefillBefore = resume.NextFrame, Display = display }, cancel), resume.NextFrame);
     }
 
     /// <summary>A live source's lane: reopened with exponential back-off whenever its FFmpeg process ends.</summary>

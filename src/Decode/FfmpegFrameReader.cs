@@ -18,8 +18,8 @@ public sealed record ReadOptions
     /// <summary>Stop once this index is reached (exclusive).</summary>
     public long? StopAt { get; init; }
 
-    /// <summary>Frames queued before FFmpeg is held back: room for two of the decode stage's bursts.</summary>
-    public int Capacity { get; init; } = 2 * DecodeStage.ConsumerBurst;
+    /// <summary>Frames queued before FFmpeg is held back (the decode stage leaves room for two of its merge's bursts).</summary>
+    public int Capacity { get; init; } = 16;
 
     /// <summary>
     /// Live reading: a full queue drops its oldest frame instead of holding FFmpeg back, and frames are numbered on

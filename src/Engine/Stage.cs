@@ -73,3 +73,35 @@ public abstract class Stage
         }
     }
 }
+
+/// <summary>A stage that starts a pipeline: it reads no edge and writes one, which it completes when it stops.</summary>
+public abstract class ProducingStage<TOut>(string name, Edge<TOut> output, IClock? clock = null) : Stage(name, clock)
+{
+    public Edge<TOut> Output { get; } = output;
+
+    protected override void OnStopped() => Output.Complete(Completion.Exception?.InnerException);
+}
+
+/// <summary>A stage in the middle of a pipeline: it reads one edge and writes another.</summary>
+public abstract class RelayStage<TIn, TOut> : ProducingStage<TOut>
+{
+    protected RelayStage(string name, Edge<TIn> input, Edge<TOut> output, IClock? clock = null) : base(name, output, clock)
+    {
+        Input = input;
+        Counters.ObserveQueue(() => input.Count);
+    }
+
+    protected Edge<TIn> Input { get; }
+}
+
+/// <summary>A stage that ends a pipeline: it reads one edge and hands what it makes elsewhere (a model, a file).</summary>
+public abstract class ConsumingStage<TIn> : Stage
+{
+    protected ConsumingStage(string name, Edge<TIn> input, IClock? clock = null) : base(name, clock)
+    {
+        Input = input;
+        Counters.ObserveQueue(() => input.Count);
+    }
+
+    protected Edge<TIn> Input { get; }
+}

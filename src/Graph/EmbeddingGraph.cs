@@ -45,8 +45,11 @@ public sealed class EmbeddingGraph
 
         using var files = new EmbeddingFiles(request.Out, embedder.Dimension);
         using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var decode = new DecodeStage(schedule, [], settings, DecodeResumePoint.FromStart(1), null, _logs.CreateLogger("decode"));
-        var embed = new EmbedStage(decode.Output, embedder, files, request.Batch);
+        // The graph: decode -> frames -> embed, the frames' consumer waking once per burst (files only).
+        var graph = new PipelineGraph();
+        var frames = graph.Edge<DecodeOutput>("frames", settings.QueueFrames, wakeBurst: 8);
+        var decode = graph.Stage(new DecodeStage(schedule, [], settings, DecodeResumePoint.FromStart(1), null, _logs.CreateLogger("decode"), output: frames));
+        var embed = graph.Stage(new EmbedStage(frames, embedder, files, request.Batch));
         var reports = new List<SourceReport>();
         embed.SourceEnded += message =>
         {
@@ -61,8 +64,8 @@ public sealed class EmbeddingGraph
         long expected = schedule.Sum(w => w.ExpectedFrames);
         try
         {
-            StageLoop.Run([decode, embed], halt, 4, () => observer?.OnProgress(new RunProgress(
-                clock.Elapsed.TotalSeconds, 0, null, embed.Snapshot().ItemsOut, expected, null, 0, [decode.Snapshot(), embed.Snapshot()], null)));
+            graph.Run(halt, 4, () => observer?.OnProgress(new RunProgress(
+                clock.Elapsed.TotalSeconds, 0, null, embed.Snapshot().ItemsOut, expected, null, 0, graph.Snapshots(), null)));
         }
         catch
         {

@@ -19,6 +19,9 @@ namespace VideoSsl.Graph;
 public sealed class TrainingGraph
 {
     private const double MonitorHz = 4;
+
+    /// <summary>Frames the sampler waits for before it wakes, when only files are read.</summary>
+    private const int FileFrameBurst = 8;
     private readonly ILoggerFactory _logs;
     private readonly ILogger _log;
 
@@ -67,27 +70,30 @@ public sealed class TrainingGraph
 
         using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop);
         long framesBefore = samplerResume?.FramesIngested ?? 0;
-        var decode = new DecodeStage(schedule, liveItems, config.Decode,
+        if (config.Decode.KeepRecentMinutes is { } keep && liveItems.Count == 0)
+            _log.LogWarning("--keep-recent {Minutes} min: there is no live source to keep (files are already on disk); nothing is recorded", keep);
+
+        // The graph: decode -> frames -> sample -> batches -> train. With files only, the sampler wakes once per burst
+        // of frames rather than per frame (a wake-up costs more than a frame's hand-over); live frames go at once.
+        var graph = new PipelineGraph();
+        var frames = graph.Edge<DecodeOutput>("frames", config.Decode.QueueFrames, wakeBurst: liveItems.Count == 0 ? FileFrameBurst : 1);
+        var batches = graph.Edge<TrainingBatch>("batches", config.Sampler.BatchQueue);
+        var decode = graph.Stage(new DecodeStage(schedule, liveItems, config.Decode,
             samplerResume?.ToResumePoint() ?? DecodeResumePoint.FromStart(fileLanes),
             config.Limits.MaxFrames is { } maxFrames ? Math.Max(0, maxFrames - framesBefore) : null,
-            _logs.CreateLogger("decode"))
+            _logs.CreateLogger("decode"), output: frames)
         {
             Overlay = view?.Feed,
             RecentFolder = config.Decode.KeepRecentMinutes is null ? null : Path.Combine(config.Out, RunDirectory.RecentFolder),
-        };
-        if (config.Decode.KeepRecentMinutes is { } keep && liveItems.Count == 0)
-            _log.LogWarning("--keep-recent {Minutes} min: there is no live source to keep (files are already on disk); nothing is recorded", keep);
-        var sampler = new SamplerStage(decode.Output, config.Sampler, size, fileLanes + liveItems.Count, config.Seed, allItems,
-            samplerResume, live: liveItems.Count > 0)
-        {
-            WaitForInputBurst = liveItems.Count == 0 ? decode.WaitForOutput : null,
-        };
-        var trainer = new TrainerStage(session, sampler.Output, sampler.Return, store, configJson, size, config.Trainer,
+        });
+        var sampler = graph.Stage(new SamplerStage(frames, config.Sampler, size, fileLanes + liveItems.Count, config.Seed, allItems,
+            samplerResume, live: liveItems.Count > 0, output: batches));
+        var trainer = graph.Stage(new TrainerStage(session, batches, sampler.Return, store, configJson, size, config.Trainer,
             config.Limits.MaxSteps, halt.Token, _logs.CreateLogger("train"))
         {
             Probe = view is null ? null : new OverlayProbe(view.Feed),
             Overlay = view?.Feed,
-        };
+        });
 
         var clock = Stopwatch.StartNew();
         var reports = new List<SourceReport>();
@@ -98,7 +104,7 @@ public sealed class TrainingGraph
         sampler.SourceEvent += message => OnSourceEvent(message, schedule.Count, reports, ref currentSource, ref epoch);
         trainer.StepCompleted += step =>
         {
-            metrics.Write(step, clock.Elapsed.TotalSeconds, Volatile.Read(ref epoch), decode.Reconnects, decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot());
+            metrics.Write(step, clock.Elapsed.TotalSeconds, Volatile.Read(ref epoch), decode.Reconnects, graph.Snapshots());
             if (step.Applied && double.IsFinite(step.LossNorm)) lock (lossNorms) lossNorms.Add(step.LossNorm);
             Volatile.Write(ref lastStep, step);
         };
@@ -110,7 +116,7 @@ public sealed class TrainingGraph
         long framesRendered = 0;
         try
         {
-            StageLoop.Run([decode, sampler, trainer], halt, view?.Hertz ?? MonitorHz, Tick);
+            graph.Run(halt, view?.Hertz ?? MonitorHz, Tick);
         }
         catch (Exception e)
         {
@@ -175,7 +181,7 @@ public sealed class TrainingGraph
                 config.Out, trainer.LastCheckpoint ?? store.Existing().LastOrDefault(), metrics.Path, device.type.ToString().ToLowerInvariant(),
                 resume is not null, stopReason!, session.Step, session.Step - startStep, session.FramesSeen, clock.Elapsed.TotalSeconds,
                 norms.Count > 0 ? norms.Take(10).Average() : null, norms.Count > 0 ? norms.TakeLast(10).Average() : null,
-                reports, prepared.Skipped, [decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()], decode.Reconnects,
+                reports, prepared.Skipped, graph.Snapshots(), decode.Reconnects,
                 view is null ? null : new OverlaySummary(framesRendered));
         }
 
@@ -188,7 +194,7 @@ public sealed class TrainingGraph
 
         RunProgress Progress() => new(
             clock.Elapsed.TotalSeconds, session.Step, config.Limits.MaxSteps, sampler.FramesIngested, expectedFrames,
-            Volatile.Read(ref lastStep), metrics.RecentFramesPerSecond, [decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()],
+            Volatile.Read(ref lastStep), metrics.RecentFramesPerSecond, graph.Snapshots(),
             Volatile.Read(ref currentSource), decode.Reconnects, config.Limits.MaxSeconds);
 
         OverlayStatus OverlayStatus()
@@ -196,7 +202,7 @@ public sealed class TrainingGraph
             var step = Volatile.Read(ref lastStep);
             List<double> recent;
             lock (lossNorms) recent = lossNorms.Count <= 400 ? [.. lossNorms] : lossNorms.GetRange(lossNorms.Count - 400, 400);
-            return new OverlayStatus([decode.Snapshot(), sampler.Snapshot(), trainer.Snapshot()], session.Step, step?.Loss, step?.LossNorm,
+            return new OverlayStatus(graph.Snapshots(), session.Step, step?.Loss, step?.LossNorm,
                 device.type.ToString().ToLowerInvariant(), recent, Volatile.Read(ref currentSource), Training: true);
         }
     }

@@ -32,17 +32,20 @@ public sealed class ViewingGraph(ILoggerFactory logs)
             path, checkpoint.Info.Step, prepared.Count, device.type);
 
         using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var decode = new DecodeStage(files, live, decodeSettings, DecodeResumePoint.FromStart(files.Count > 0 ? 1 : 0),
-            config.Limits.MaxFrames, logs.CreateLogger("decode")) { Overlay = view.Feed };
+        // The graph: decode -> frames -> probe (no sampler, no trainer: the model is only looked at).
+        var graph = new PipelineGraph();
+        var frames = graph.Edge<DecodeOutput>("frames", decodeSettings.QueueFrames);
+        var decode = graph.Stage(new DecodeStage(files, live, decodeSettings, DecodeResumePoint.FromStart(files.Count > 0 ? 1 : 0),
+            config.Limits.MaxFrames, logs.CreateLogger("decode"), output: frames) { Overlay = view.Feed });
         var probe = new OverlayProbe(view.Feed);
-        var probing = new ProbeStage(decode.Output, probe, model, device, view.Hertz);
+        graph.Stage(new ProbeStage(frames, probe, model, device, view.Hertz));
         var clock = Stopwatch.StartNew();
         string? stopReason = null;
         long rendered = 0;
         string deviceName = device.type.ToString().ToLowerInvariant();
-        StageLoop.Run([decode, probing], halt, view.Hertz, () =>
+        graph.Run(halt, view.Hertz, () =>
         {
-            view.Render(new OverlayStatus([decode.Snapshot(), probing.Snapshot()], checkpoint.Info.Step, null, null, deviceName, [], null, Training: false));
+            view.Render(new OverlayStatus(graph.Snapshots(), checkpoint.Info.Step, null, null, deviceName, [], null, Training: false));
             rendered++;
             if (halt.IsCancellationRequested) return;
             if (view.QuitRequested) stopReason ??= "the overlay was closed";

@@ -14,23 +14,20 @@ public interface IEmbeddingSink
 /// The inference stage of <c>embed</c>: collects decoded frames into batches, runs the encoder without gradients
 /// and hands every frame's embedding (see <see cref="ContrastiveModel.Embed"/>) to the sink in the order the frames were decoded.
 /// </summary>
-public sealed class EmbedStage : Stage
+public sealed class EmbedStage : ConsumingStage<DecodeOutput>
 {
-    private readonly ChannelReader<DecodeOutput> _input;
     private readonly FrameEmbedder _embedder;
     private readonly IEmbeddingSink _sink;
     private readonly int _batch;
     private readonly byte[] _pixels;
     private readonly List<(VideoSource Source, long Index, double Pts)> _pending = [];
 
-    public EmbedStage(ChannelReader<DecodeOutput> input, FrameEmbedder embedder, IEmbeddingSink sink, int batch) : base("embed")
+    public EmbedStage(Edge<DecodeOutput> input, FrameEmbedder embedder, IEmbeddingSink sink, int batch) : base("embed", input)
     {
-        _input = input;
         _embedder = embedder;
         _sink = sink;
         _batch = batch;
         _pixels = new byte[batch * embedder.FrameSize * embedder.FrameSize * 3];
-        Counters.ObserveQueue(() => _input.Count);
     }
 
     /// <summary>Raised on this stage's thread when a source has been fully read.</summary>
@@ -39,7 +36,7 @@ public sealed class EmbedStage : Stage
     protected override void Run(CancellationToken cancel)
     {
         int frameBytes = _embedder.FrameSize * _embedder.FrameSize * 3;
-        while (_input.TryReadBlocking(out var message, cancel))
+        while (Input.TryReadBlocking(out var message, cancel))
         {
             if (message.Kind == DecodeEventKind.SourceEnded)
             {

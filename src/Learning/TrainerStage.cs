@@ -18,10 +18,9 @@ namespace VideoSsl.Learning;
 /// in a row the model returns to the last good checkpoint and the learning rate is halved; after
 /// <see cref="GiveUpAfter"/> the run stops with an error. Weights that are not finite are never checkpointed.
 /// </summary>
-public sealed class TrainerStage : Stage
+public sealed class TrainerStage : ConsumingStage<TrainingBatch>
 {
     private readonly TrainingSession _session;
-    private readonly ChannelReader<TrainingBatch> _input;
     private readonly Action<TrainingBatch> _giveBack;
     private readonly CheckpointStore _checkpoints;
     private readonly string _runConfigJson;
@@ -43,12 +42,11 @@ public sealed class TrainerStage : Stage
     public const int RollBackAfter = 3;
     public const int GiveUpAfter = 12;
 
-    public TrainerStage(TrainingSession session, ChannelReader<TrainingBatch> input, Action<TrainingBatch> giveBack,
+    public TrainerStage(TrainingSession session, Edge<TrainingBatch> input, Action<TrainingBatch> giveBack,
         CheckpointStore checkpoints, string runConfigJson, int frameSize, TrainerSettings settings, long? maxSteps,
-        CancellationToken stopBetweenSteps, ILogger log) : base("train")
+        CancellationToken stopBetweenSteps, ILogger log) : base("train", input)
     {
         _session = session;
-        _input = input;
         _giveBack = giveBack;
         _checkpoints = checkpoints;
         _runConfigJson = runConfigJson;
@@ -58,7 +56,6 @@ public sealed class TrainerStage : Stage
         _stopBetweenSteps = stopBetweenSteps;
         _log = log;
         _lastSavedStep = session.Step;
-        Counters.ObserveQueue(() => _input.Count);
     }
 
     /// <summary>Raised on the trainer's thread after every step.</summary>
@@ -117,10 +114,10 @@ public sealed class TrainerStage : Stage
     /// </summary>
     private bool NextBatch(out TrainingBatch batch, CancellationToken cancel)
     {
-        if (Probe is null) return _input.TryReadBlocking(out batch, cancel);
-        while (!_input.TryRead(out batch!))
+        if (Probe is null) return Input.TryReadBlocking(out batch, cancel);
+        while (!Input.Reader.TryRead(out batch!))
         {
-            var ready = _input.WaitToReadAsync(cancel).AsTask();
+            var ready = Input.Reader.WaitToReadAsync(cancel).AsTask();
             if (!ready.Wait(TimeSpan.FromMilliseconds(30), cancel))
             {
                 Probe.Update(_session.Model, _session.Device);

@@ -22,13 +22,11 @@ namespace VideoSsl.Sampling;
 /// and hands the trainer a new batch whenever it has room for one. A live frame that leaves its ring without ever
 /// being used counts as dropped: the learner fell behind the source.
 /// </summary>
-public sealed class SamplerStage : Stage
+public sealed class SamplerStage : RelayStage<DecodeOutput, TrainingBatch>
 {
-    private readonly ChannelReader<DecodeOutput> _input;
     private readonly SamplerSettings _settings;
     private readonly PairSampler _planner;
     private readonly BatchPool _pool;
-    private readonly Channel<TrainingBatch> _output;
     private readonly SeededRandom _random;
     private readonly List<FrameRing> _rings = [];
     private readonly LaneCursor?[] _lanes;
@@ -46,28 +44,25 @@ public sealed class SamplerStage : Stage
 
     /// <param name="schedule">The decode schedule (a resumed state names its work items).</param>
     /// <param name="live">Some source is live: batches are made as fast as the trainer takes them, without credit.</param>
-    public SamplerStage(ChannelReader<DecodeOutput> input, SamplerSettings settings, int frameSize, int lanes,
-        long seed, IReadOnlyList<DecodeWorkItem> schedule, SamplerState? resume, bool live = false) : base("sample")
+    /// <param name="output">The edge to the trainer, made by the graph (by default --batch-queue batches).</param>
+    public SamplerStage(Edge<DecodeOutput> input, SamplerSettings settings, int frameSize, int lanes,
+        long seed, IReadOnlyList<DecodeWorkItem> schedule, SamplerState? resume, bool live = false, Edge<TrainingBatch>? output = null)
+        : base("sample", input, output ?? new Edge<TrainingBatch>("batches", settings.BatchQueue))
     {
         _live = live;
         _replay = settings.Replay > 0
             ? new ReplayBuffer(settings.ReplaySize, settings.ReplayPolicy)
             : null;
-        _input = input;
         _settings = settings;
         _planner = new PairSampler(settings);
         _frameSize = frameSize;
         _pool = new BatchPool(settings.BatchQueue + 2, settings.Batch, frameSize, settings.Positives);
-        _output = ChannelExtensions.CreateBackPressured<TrainingBatch>(settings.BatchQueue);
         _random = new SeededRandom(seed);
         _lanes = new LaneCursor?[lanes];
         _budgetFrames = Math.Max(2, (long)settings.BufferMegabytes * 1024 * 1024 / (frameSize * frameSize * 3));
         _creditCap = settings.Batch + settings.SamplesPerFrame;
-        Counters.ObserveQueue(() => _input.Count);
         if (resume is not null) Restore(resume, schedule);
     }
-
-    public ChannelReader<TrainingBatch> Output => _output.Reader;
 
     /// <summary>Gives a batch buffer back once the trainer is done with it.</summary>
     public void Return(TrainingBatch batch) => _pool.Return(batch);
@@ -100,39 +95,36 @@ public sealed class SamplerStage : Stage
         EmitWhileReady(cancel);   // the sources are over: spend what credit is left
     }
 
-    /// <summary>The next decoder message; when none is queued, sleeps until a burst of them is (files only).</summary>
+    /// <summary>The next decoder message; when none is queued, sleeps until the edge's burst of them is.</summary>
     private bool TakeInput(out DecodeOutput message, CancellationToken cancel)
     {
-        if (_input.TryRead(out message!)) return true;
-        WaitForInputBurst?.Invoke(DecodeStage.ConsumerBurst, cancel);
-        return _input.TryReadBlocking(out message, cancel);
+        if (Input.Reader.TryRead(out message!)) return true;
+        Input.WaitForBurst(cancel);
+        return Input.TryReadBlocking(out message, cancel);
     }
-
-    /// <summary>Set by the graph to the decode stage's <c>WaitForOutput</c>, so the sampler wakes once per few frames.</summary>
-    public Action<int, CancellationToken>? WaitForInputBurst { get; init; }
 
     /// <summary>Take in everything that has arrived, then give the trainer a batch if it has room, else wait for either.</summary>
     private void RunLive(CancellationToken cancel)
     {
         while (true)
         {
-            while (_input.TryRead(out var message))
+            while (Input.Reader.TryRead(out var message))
                 using (Counters.Busy()) Ingest(message);
-            if (_input.Completion.IsCompleted)
+            if (Input.Reader.Completion.IsCompleted)
             {
-                if (_input.Completion.IsFaulted) _input.Completion.GetAwaiter().GetResult();
+                if (Input.Reader.Completion.IsFaulted) Input.Reader.Completion.GetAwaiter().GetResult();
                 return;
             }
             int anchors = Math.Min(_settings.Batch, _planner.GuaranteedAnchors(_rings));
             bool ready = anchors >= _settings.EffectiveMinAnchors;
-            if (ready && _output.Reader.Count < _settings.BatchQueue)
+            if (ready && Output.Count < _settings.BatchQueue)
             {
                 Counters.CountOut();
-                _output.Writer.WriteBlocking(MakeBatch(anchors, cancel), cancel);
+                Output.Write(MakeBatch(anchors, cancel), cancel);
                 continue;
             }
-            var arrival = _input.WaitToReadAsync(cancel).AsTask();
-            if (ready) Task.WaitAny([arrival, _output.Writer.WaitToWriteAsync(cancel).AsTask()], cancel);
+            var arrival = Input.Reader.WaitToReadAsync(cancel).AsTask();
+            if (ready) Task.WaitAny([arrival, Output.WaitForRoomAsync(cancel)], cancel);
             else arrival.Wait(cancel);
         }
     }
@@ -213,7 +205,7 @@ public sealed class SamplerStage : Stage
             _credit -= batch.Count;
             batch.State = CaptureState();
             Counters.CountOut();
-            if (!_output.Writer.WriteBlocking(batch, cancel)) return;
+            if (!Output.Write(batch, cancel)) return;
         }
     }
 
@@ -298,7 +290,7 @@ public sealed class SamplerStage : Stage
 
     protected override void OnStopped()
     {
-        _output.Writer.TryComplete(Completion.Exception?.InnerException);
+        base.OnStopped();
         foreach (var ring in _rings) ring.Clear();
     }
 }

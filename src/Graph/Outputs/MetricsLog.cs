@@ -27,11 +27,12 @@ public sealed class MetricsLog : IDisposable
     public double RecentFramesPerSecond { get; private set; }
 
     /// <summary>Appends one step's line; a disk that is full or failing stops the run with one line saying so.</summary>
-    public void Write(StepResult step, double elapsedSeconds, int epoch, long reconnects, StageSnapshot decode, StageSnapshot sample, StageSnapshot train)
+    /// <param name="stages">Every stage's counters in pipeline order; the decode, sample and train stages give the queue and drop fields.</param>
+    public void Write(StepResult step, double elapsedSeconds, int epoch, long reconnects, IReadOnlyList<StageSnapshot> stages)
     {
         try
         {
-            WriteLine(step, elapsedSeconds, epoch, reconnects, decode, sample, train);
+            WriteLine(step, elapsedSeconds, epoch, reconnects, stages);
         }
         catch (IOException e)
         {
@@ -39,8 +40,10 @@ public sealed class MetricsLog : IDisposable
         }
     }
 
-    private void WriteLine(StepResult step, double elapsedSeconds, int epoch, long reconnects, StageSnapshot decode, StageSnapshot sample, StageSnapshot train)
+    private void WriteLine(StepResult step, double elapsedSeconds, int epoch, long reconnects, IReadOnlyList<StageSnapshot> stages)
     {
+        StageSnapshot Stage(string name) => stages.First(s => s.Stage == name);
+        var (decode, sample, train) = (Stage("decode"), Stage("sample"), Stage("train"));
         _recent.Enqueue((step.Seconds, 2L * step.Pairs));
         if (_recent.Count > 10) _recent.Dequeue();
         double seconds = _recent.Sum(r => r.Seconds);
@@ -72,7 +75,7 @@ public sealed class MetricsLog : IDisposable
         _json.WriteNumber("reconnects", reconnects);
         Number("latency_ms", step.LatencySeconds * 1000);
         _json.WriteStartObject("stages");
-        foreach (var stage in new[] { decode, sample, train })
+        foreach (var stage in stages)
         {
             _json.WriteStartObject(stage.Stage);
             _json.WriteNumber("in", stage.ItemsIn);

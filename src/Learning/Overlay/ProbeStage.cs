@@ -10,21 +10,20 @@ namespace VideoSsl.Learning.Overlay;
 /// sampler and trainer, lets every frame go, and probes the newest one for the overlay, at most <paramref name="hertz"/>
 /// times a second.
 /// </summary>
-public sealed class ProbeStage(ChannelReader<DecodeOutput> input, OverlayProbe probe, ContrastiveModel model, Device device, double hertz)
-    : Stage("probe")
+public sealed class ProbeStage(Edge<DecodeOutput> input, OverlayProbe probe, ContrastiveModel model, Device device, double hertz)
+    : ConsumingStage<DecodeOutput>("probe", input)
 {
     protected override void Run(CancellationToken cancel)
     {
-        Counters.ObserveQueue(() => input.Count);
         while (!cancel.IsCancellationRequested)
         {
-            while (input.TryRead(out var message))
+            while (Input.Reader.TryRead(out var message))
             {
                 if (message.Frame is not { } frame) continue;
                 Counters.CountIn();
                 frame.Release();
             }
-            if (input.Completion.IsCompleted) return;
+            if (Input.Reader.Completion.IsCompleted) return;
             using (Counters.Busy())
             {
                 if (probe.Update(model, device)) Counters.CountOut();

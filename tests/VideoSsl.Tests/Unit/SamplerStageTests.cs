@@ -16,9 +16,9 @@ public class SamplerStageTests
     private static (List<(int Sources, double[] Anchors, double[] Positives, int[] Ids)> Batches, long Frames) Sample(long seed)
     {
         var items = Enumerable.Range(0, 2).Select(i => new DecodeWorkItem(i, new VideoSource(i, $"clip{i}.mp4", false), 0, null, 10)).ToList();
-        var input = Channel.CreateUnbounded<DecodeOutput>();
+        var input = new Edge<DecodeOutput>("frames", capacity: 1000);
         for (int lane = 0; lane < 2; lane++)
-            input.Writer.TryWrite(new DecodeOutput(DecodeEventKind.SourceStarted, items[lane], lane, null, null, 0, lane + 1));
+            input.Write(new DecodeOutput(DecodeEventKind.SourceStarted, items[lane], lane, null, null, 0, lane + 1), CancellationToken.None);
         for (int index = 0; index < 200; index++)
         {
             for (int lane = 0; lane < 2; lane++)
@@ -26,14 +26,14 @@ public class SamplerStageTests
                 var pixels = VideoFrame.RentBuffer(Size);
                 Array.Fill(pixels, (byte)(index + 100 * lane));
                 var frame = new VideoFrame(lane, lane, lane, index, index / 10.0, Size, pixels, refill: false);
-                input.Writer.TryWrite(new DecodeOutput(DecodeEventKind.Frame, items[lane], lane, frame, null, (lane + 1) % 2, 2));
+                input.Write(new DecodeOutput(DecodeEventKind.Frame, items[lane], lane, frame, null, (lane + 1) % 2, 2), CancellationToken.None);
             }
         }
         for (int lane = 0; lane < 2; lane++)
-            input.Writer.TryWrite(new DecodeOutput(DecodeEventKind.SourceEnded, items[lane], lane, null, new DecodeOutcome(200, 200, null, false), 0, 2));
-        input.Writer.Complete();
+            input.Write(new DecodeOutput(DecodeEventKind.SourceEnded, items[lane], lane, null, new DecodeOutcome(200, 200, null, false), 0, 2), CancellationToken.None);
+        input.Complete();
 
-        var stage = new SamplerStage(input.Reader, Settings, Size, lanes: 2, seed, items, resume: null);
+        var stage = new SamplerStage(input, Settings, Size, lanes: 2, seed, items, resume: null);
         stage.Start(CancellationToken.None);
         var batches = new List<(int, double[], double[], int[])>();
         while (stage.Output.TryReadBlocking(out var batch, CancellationToken.None))

@@ -30,11 +30,11 @@ public class TrainerStageTests
         using var folder = new TempFolder("rollback");
         using var session = new TrainingSession(Settings, CPU, seed: 2);
         var store = new CheckpointStore(folder.Path, Settings.KeepCheckpoints);
-        var input = ChannelExtensions.CreateBackPressured<TrainingBatch>(64);
-        for (int i = 0; i < 12; i++) input.Writer.TryWrite(RandomBatch(i));
-        input.Writer.Complete();
+        var input = new Edge<TrainingBatch>("batches", 64);
+        for (int i = 0; i < 12; i++) input.Write(RandomBatch(i), CancellationToken.None);
+        input.Complete();
 
-        var trainer = new TrainerStage(session, input.Reader, _ => { }, store, "{}", 32, Settings, maxSteps: null,
+        var trainer = new TrainerStage(session, input, _ => { }, store, "{}", 32, Settings, maxSteps: null,
             CancellationToken.None, NullLogger.Instance);
         var steps = new List<StepResult>();
         trainer.StepCompleted += step =>
