@@ -39,21 +39,18 @@ public sealed class ViewingGraph(ILoggerFactory logs)
             config.Limits.MaxFrames, logs.CreateLogger("decode"), output: frames) { Overlay = view.Feed });
         var probe = new OverlayProbe(view.Feed);
         graph.Stage(new ProbeStage(frames, probe, model, device, view.Hertz));
-        var clock = Stopwatch.StartNew();
-        string? stopReason = null;
+        var clock = new StageClock();
+        clock.Start();
+        var stopping = new StopPolicy(config.Limits, stop, halt, view);
         long rendered = 0;
         string deviceName = device.type.ToString().ToLowerInvariant();
         graph.Run(halt, view.Hertz, () =>
         {
             view.Render(new OverlayStatus(graph.Snapshots(), checkpoint.Info.Step, null, null, deviceName, [], null, Training: false));
             rendered++;
-            if (halt.IsCancellationRequested) return;
-            if (view.QuitRequested) stopReason ??= "the overlay was closed";
-            else if (stop.IsCancellationRequested) stopReason ??= "it was interrupted";
-            else if (config.Limits.MaxSeconds is { } seconds && clock.Elapsed.TotalSeconds >= seconds) stopReason ??= $"the time limit ({seconds} s) was reached";
-            if (stopReason is not null) halt.Cancel();
+            stopping.Check(clock.ElapsedSeconds);
         });
-        return new ViewingSummary(path, checkpoint.Info.Step, decode.FramesDelivered, probe.Probes, clock.Elapsed.TotalSeconds,
-            stopReason ?? "the sources ended", new OverlaySummary(rendered));
+        return new ViewingSummary(path, checkpoint.Info.Step, decode.FramesDelivered, probe.Probes, clock.ElapsedSeconds,
+            stopping.Finish(steps: 0, decode.FramesDelivered), new OverlaySummary(rendered));
     }
 }
