@@ -6,6 +6,7 @@ using VideoSsl.Decode;
 using VideoSsl.Engine;
 using VideoSsl.Graph;
 using VideoSsl.Learning;
+using VideoSsl.Messages;
 using VideoSsl.Rendering.Overlay;
 using VideoSsl.Sampling;
 using static TorchSharp.torch;
@@ -100,7 +101,7 @@ public sealed class BenchRun(ILoggerFactory logs)
     {
         var info = MediaProbe.Probe(clip, cancel);
         var settings = new DecodeSettings { Size = size };
-        var item = DecodeWorkItem.Schedule([(new VideoSource(0, clip, false), info)], 1, settings)[0];
+        var item = DecodeSchedule.Files([(new VideoSource(0, clip, false), info)], 1, settings)[0];
         string filters = $"fps={item.Rate.ToString("0.######", CultureInfo.InvariantCulture)},scale={size}:{size}:flags=area,format=rgb24";
         string ffmpeg = FfmpegTools.Find("ffmpeg")!;
         // The same threading as the stage's FFmpeg: the ratio is the stage's cost over FFmpeg's doing the same work.

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using VideoSsl.Decode;
 using VideoSsl.Decode.Sources;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 using VideoSsl.Graph;
 using VideoSsl.Rendering.Overlay;
 

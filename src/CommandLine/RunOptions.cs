@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 using VideoSsl.Graph;
 using VideoSsl.Learning;
 using VideoSsl.Sampling;

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using VideoSsl.Decode.Sources;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages;
+using VideoSsl.Messages.Overlay;
 
 namespace VideoSsl.Decode;
 
@@ -415,7 +417,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
             Reader.Dispose();
             Reader = null;
             string cause = outcome.Error ?? "the stream ended";
-            if (_awaitingFirstFrame && onlySource && !Item.Source.Kind.WaitsForSender(Item.Source))
+            if (_awaitingFirstFrame && onlySource && !SourceKinds.Of(Item.Source).WaitsForSender(Item.Source))
                 throw new UserError($"source '{Item.Source.Path}': cannot be read ({cause})");
             Interlocked.Increment(ref stage._reconnects);
             double wait = _reconnect.Dropped();

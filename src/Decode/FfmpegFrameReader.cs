@@ -2,7 +2,8 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using FFMpegCore;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages;
+using VideoSsl.Messages.Overlay;
 
 namespace VideoSsl.Decode;
 

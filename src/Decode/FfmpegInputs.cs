@@ -1,5 +1,7 @@
 using System.Globalization;
+using VideoSsl.Decode.Sources;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Decode;
 
@@ -17,7 +19,7 @@ public static class FfmpegInputs
 {
     public static InputPlan For(VideoSource source, DecodeSettings settings, double rate)
     {
-        var plan = source.Kind.Plan(source, settings, rate);
+        var plan = SourceKinds.Of(source).Plan(source, settings, rate);
         return plan with { Options = string.Join(' ', [plan.Options, .. ThreadOptions(settings)]) };
     }
 
@@ -30,7 +32,7 @@ public static class FfmpegInputs
     }
 
     /// <summary>The frame rate a source is decoded at.</summary>
-    public static double Rate(VideoSource source, VideoInfo? info, DecodeSettings settings) => source.Kind.Rate(source, info, settings);
+    public static double Rate(VideoSource source, VideoInfo? info, DecodeSettings settings) => SourceKinds.Of(source).Rate(source, info, settings);
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Decode;
 

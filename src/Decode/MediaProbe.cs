@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using FFMpegCore;
 using FFMpegCore.Exceptions;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Decode;
 

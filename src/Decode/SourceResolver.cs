@@ -1,4 +1,5 @@
 using VideoSsl.Decode.Sources;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Decode;
 
@@ -26,8 +27,10 @@ public static class SourceResolver
             foreach (var source in expanded.Sources)
             {
                 if (!seen.Add(source.Identity)) continue;
-                bool file = kind is FileSource or FolderSource;
-                result.Add(new VideoSource(result.Count, source.Path, fromFolder, file ? SourceKinds.File : kind, file && realtime));
+                bool file = !kind.Live;
+                result.Add(file
+                    ? new VideoSource(result.Count, source.Path, fromFolder, realtime)
+                    : new VideoSource(result.Count, source.Path, false, kind.Name, LiveKind: true));
             }
         }
         if (result.Count == 0) throw new Engine.UserError("no source given: pass --source FILE_OR_FOLDER");

@@ -5,6 +5,7 @@ using VideoSsl.Evaluation.Featurizers;
 using VideoSsl.Evaluation.Metrics;
 using VideoSsl.Graph;
 using VideoSsl.Learning;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Evaluation;
 
@@ -155,7 +156,7 @@ public sealed class EvaluationRun(ILoggerFactory logs)
         {
             int size = group.Key;
             var settings = new DecodeSettings { Size = size, Fps = fps, ParallelSources = 1 };
-            var schedule = DecodeWorkItem.Schedule(prepared.Files, 1, settings);
+            var schedule = DecodeSchedule.Files(prepared.Files, 1, settings);
             var decode = new DecodeStage(schedule, [], settings, DecodeResumePoint.FromStart(1), null, logs.CreateLogger("decode"));
             var features = group.ToDictionary(f => f.Name, _ => new List<float>());
             var videos = new List<int>();

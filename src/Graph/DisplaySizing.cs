@@ -1,6 +1,8 @@
 using System.Globalization;
 using VideoSsl.Decode;
+using VideoSsl.Decode.Sources;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Graph;
 
@@ -27,7 +29,7 @@ public static class DisplaySizing
         {
             var first = SourceResolver.Resolve(config.Sources.Take(1)).Sources.FirstOrDefault();
             if (first is null) return null;
-            if (!first.IsFile) return first.Kind.Shape(first, config.Decode);
+            if (!first.IsFile) return SourceKinds.Of(first).Shape(first, config.Decode);
             var info = MediaProbe.Probe(first.Path);
             return info.Width > 0 && info.Height > 0 ? (info.Width, info.Height) : null;
         }

@@ -4,6 +4,7 @@ using VideoSsl.Decode;
 using VideoSsl.Engine;
 using VideoSsl.Graph.Outputs;
 using VideoSsl.Learning;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Graph;
 
@@ -36,7 +37,7 @@ public sealed class EmbeddingGraph
         if (prepared.Live.Count > 0)
             throw new UserError($"source '{prepared.Live[0].Path}': embed reads video files; a live source has no end to embed up to");
         var settings = new DecodeSettings { Size = checkpoint.Info.FrameSize, Fps = request.Fps, ParallelSources = 1 };
-        var schedule = DecodeWorkItem.Schedule(prepared.Files, epochs: 1, settings);
+        var schedule = DecodeSchedule.Files(prepared.Files, epochs: 1, settings);
 
         var device = ComputeDevice.Resolve(request.Device);
         using var embedder = new FrameEmbedder(checkpoint, device);

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 using VideoSsl.Learning;
 using VideoSsl.Sampling;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
 using VideoSsl.Learning;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Graph;
 

@@ -1,6 +1,7 @@
 using VideoSsl.Decode;
 using VideoSsl.Engine;
 using VideoSsl.Learning;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Graph;
 

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using VideoSsl.Decode;
+using VideoSsl.Decode.Sources;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Graph;
 
@@ -15,8 +17,8 @@ public sealed record PreparedSources(
     /// <summary>File work items (every file once per epoch) followed by one item per live source.</summary>
     public (IReadOnlyList<DecodeWorkItem> Files, IReadOnlyList<DecodeWorkItem> Live) WorkItems(int epochs, DecodeSettings settings)
     {
-        var files = DecodeWorkItem.Schedule(Files, epochs, settings);
-        var live = DecodeWorkItem.Live(Live.Select(s => (s, (VideoInfo?)null)), files.Count, settings);
+        var files = DecodeSchedule.Files(Files, epochs, settings);
+        var live = DecodeSchedule.Live(Live.Select(s => (s, (VideoInfo?)null)), files.Count, settings);
         return (files, live);
     }
 }
@@ -46,7 +48,7 @@ public static class SourcePreparation
             cancel.ThrowIfCancellationRequested();
             if (!source.IsFile)
             {
-                source.Kind.CheckAvailable(source);
+                SourceKinds.Of(source).CheckAvailable(source);
                 live.Add(source with { Id = id++ });
                 continue;
             }

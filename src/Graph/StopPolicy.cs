@@ -1,4 +1,4 @@
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 
 namespace VideoSsl.Graph;
 

@@ -2,10 +2,11 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
 using VideoSsl.Graph.Outputs;
 using VideoSsl.Learning;
 using VideoSsl.Learning.Overlay;
+using VideoSsl.Messages;
+using VideoSsl.Messages.Overlay;
 using VideoSsl.Sampling;
 
 namespace VideoSsl.Graph;

@@ -2,9 +2,10 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
 using VideoSsl.Learning;
 using VideoSsl.Learning.Overlay;
+using VideoSsl.Messages;
+using VideoSsl.Messages.Overlay;
 
 namespace VideoSsl.Graph;
 

@@ -2,7 +2,7 @@ using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 using VideoSsl.Learning.Overlay;
 using VideoSsl.Sampling;
 

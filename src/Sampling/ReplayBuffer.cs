@@ -1,5 +1,5 @@
-using VideoSsl.Decode;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Sampling;
 

@@ -1,4 +1,4 @@
-using VideoSsl.Decode;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Sampling;
 

@@ -1,4 +1,5 @@
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Decode.Sources;
 
@@ -9,7 +10,7 @@ namespace VideoSsl.Decode.Sources;
 /// </summary>
 public sealed class FileSource : SourceKind
 {
-    public override string Name => "file";
+    public override string Name => VideoSource.FileKind;
     public override string Spelling => "FILE";
     public override bool Live => false;
 

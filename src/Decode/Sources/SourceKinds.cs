@@ -1,4 +1,5 @@
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Decode.Sources;
 
@@ -20,6 +21,11 @@ public static class SourceKinds
         new FolderSource(),
         File,
     ];
+
+    private static readonly Dictionary<string, SourceKind> ByName = All.ToDictionary(k => k.Name, StringComparer.Ordinal);
+
+    /// <summary>The kind that opens <paramref name="source"/> (a source names its kind; a folder's files are files).</summary>
+    public static SourceKind Of(VideoSource source) => ByName[source.Kind];
 
     /// <summary>The kind that claims <paramref name="spec"/>; a spec none claims is refused in one line.</summary>
     public static SourceKind For(string spec)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Decode.Sources;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Decode.Sources;
 

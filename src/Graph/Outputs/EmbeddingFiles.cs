@@ -2,6 +2,7 @@ using System.Globalization;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
 using VideoSsl.Learning;
+using VideoSsl.Messages;
 
 namespace VideoSsl.Graph.Outputs;
 

@@ -1,5 +1,5 @@
 using TorchSharp;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 using static TorchSharp.torch;
 
 namespace VideoSsl.Learning.Overlay;

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
-using VideoSsl.Decode;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 using static TorchSharp.torch;
 
 namespace VideoSsl.Learning.Overlay;

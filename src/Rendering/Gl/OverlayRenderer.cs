@@ -1,5 +1,5 @@
 using Silk.NET.OpenGL;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 
 namespace VideoSsl.Rendering.Gl;
 

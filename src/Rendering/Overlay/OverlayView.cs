@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 using VideoSsl.Rendering.Gl;
 using VideoSsl.Rendering.Native;
 using VideoSsl.Rendering.Surfaces;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 using VideoSsl.Rendering.Gl;
 using VideoSsl.Rendering.Surfaces;
 

@@ -1,6 +1,6 @@
 using Silk.NET.OpenGL;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 using VideoSsl.Rendering.Native;
 
 namespace VideoSsl.Rendering.Surfaces;

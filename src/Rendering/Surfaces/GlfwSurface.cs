@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Silk.NET.OpenGL;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 using VideoSsl.Rendering.Native;
 
 namespace VideoSsl.Rendering.Surfaces;

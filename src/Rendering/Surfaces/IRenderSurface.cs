@@ -12,7 +12,7 @@ public interface IRenderSurface : IDisposable
     GL Gl { get; }
 
     /// <summary>Window or headless.</summary>
-    VideoSsl.Engine.Overlay.ViewMode Kind { get; }
+    VideoSsl.Messages.Overlay.ViewMode Kind { get; }
 
     /// <summary>How the context was made (GLFW, EGL surfaceless, EGL device, EGL pbuffer).</summary>
     string Route { get; }

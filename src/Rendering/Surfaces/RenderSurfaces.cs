@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Silk.NET.OpenGL;
 using VideoSsl.Engine;
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 
 namespace VideoSsl.Rendering.Surfaces;
 

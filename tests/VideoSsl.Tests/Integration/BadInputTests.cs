@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 using VideoSsl.Tests.Support;
 using VideoSsl.Tests.Unit;
 
@@ -115,7 +116,7 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
             "-c:v libx264 -preset ultrafast -pix_fmt yuv444p -qp 0");
         Clips.WithRotation90(clip);
         var info = MediaProbe.Probe(clip);
-        var schedule = DecodeWorkItem.Schedule([(new VideoSource(0, clip, false), info)], 1, new DecodeSettings { Size = 2 });
+        var schedule = DecodeSchedule.Files([(new VideoSource(0, clip, false), info)], 1, new DecodeSettings { Size = 2 });
         var stage = new DecodeStage(schedule, [], new DecodeSettings { Size = 2 }, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
         stage.Start(CancellationToken.None);
         Assert.True(stage.Output.TryReadBlocking(out _, CancellationToken.None));   // source started

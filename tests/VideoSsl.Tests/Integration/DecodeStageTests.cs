@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 using VideoSsl.Tests.Support;
 
 namespace VideoSsl.Tests.Integration;
@@ -11,7 +12,7 @@ public class DecodeStageTests(ClipSet clips) : IClassFixture<ClipSet>
     private static IReadOnlyList<DecodeWorkItem> Schedule(double? fps, params string[] paths)
     {
         var videos = paths.Select((p, i) => (new VideoSource(i, p, false), MediaProbe.Probe(p))).ToList();
-        return DecodeWorkItem.Schedule(videos, epochs: 1, new DecodeSettings { Fps = fps });
+        return DecodeSchedule.Files(videos, epochs: 1, new DecodeSettings { Fps = fps });
     }
 
     /// <summary>Runs a decode stage to the end and returns every message, releasing the frames.</summary>

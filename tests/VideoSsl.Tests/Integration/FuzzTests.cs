@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 using VideoSsl.Tests.Support;
 using Xunit.Abstractions;
 
@@ -84,7 +85,7 @@ public class FuzzTests(ITestOutputHelper output)
             throw;
         }
         var settings = new DecodeSettings { Size = 16, Fps = 5 };
-        var schedule = DecodeWorkItem.Schedule([(new VideoSource(0, path, false), info)], 1, settings);
+        var schedule = DecodeSchedule.Files([(new VideoSource(0, path, false), info)], 1, settings);
         var stage = new DecodeStage(schedule, [], settings, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
         DecodeOutcome? outcome = null;
         stage.Start(limit.Token);

@@ -1,4 +1,4 @@
-using VideoSsl.Engine.Overlay;
+using VideoSsl.Messages.Overlay;
 using VideoSsl.Rendering.Gl;
 using VideoSsl.Rendering.Overlay;
 using VideoSsl.Rendering.Surfaces;

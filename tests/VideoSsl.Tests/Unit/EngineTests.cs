@@ -76,7 +76,7 @@ public class EngineTests
     public void The_overlay_feed_asks_for_display_frames_at_most_at_its_display_rate()
     {
         var time = new ManualClock();
-        var feed = new VideoSsl.Engine.Overlay.OverlayFeed(64, 36, displayHz: 10, time);
+        var feed = new VideoSsl.Messages.Overlay.OverlayFeed(64, 36, displayHz: 10, time);
         int wanted = 0;
         for (int frame = 0; frame < 100; frame++)   // 100 frames at 100 frames/s: one second
         {

@@ -1,4 +1,5 @@
 using VideoSsl.Decode;
+using VideoSsl.Messages;
 using VideoSsl.Sampling;
 
 namespace VideoSsl.Tests.Unit;

@@ -1,6 +1,7 @@
 using System.Text;
 using VideoSsl.Decode;
 using VideoSsl.Graph.Outputs;
+using VideoSsl.Messages;
 using VideoSsl.Tests.Support;
 
 namespace VideoSsl.Tests.Unit;

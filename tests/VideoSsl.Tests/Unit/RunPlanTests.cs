@@ -2,6 +2,7 @@ using VideoSsl.Decode;
 using VideoSsl.Engine;
 using VideoSsl.Graph;
 using VideoSsl.Learning;
+using VideoSsl.Messages;
 using VideoSsl.Sampling;
 
 namespace VideoSsl.Tests.Unit;

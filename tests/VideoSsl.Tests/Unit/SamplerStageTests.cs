@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
+using VideoSsl.Messages;
 using VideoSsl.Sampling;
 
 namespace VideoSsl.Tests.Unit;

@@ -1,4 +1,4 @@
-namespace VideoSsl.Decode;
+namespace VideoSsl.Messages;
 
 public enum DecodeEventKind
 {

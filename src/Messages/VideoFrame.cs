@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace VideoSsl.Decode;
+namespace VideoSsl.Messages;
 
 /// <summary>
 /// One decoded frame: Size x Size rgb24 pixels, top row first, in a pooled buffer. Whoever holds the frame last

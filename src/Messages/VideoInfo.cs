@@ -1,4 +1,4 @@
-namespace VideoSsl.Decode;
+namespace VideoSsl.Messages;
 
 /// <summary>What FFprobe reports about a video, reduced to what the pipeline needs.</summary>
 public sealed record VideoInfo(

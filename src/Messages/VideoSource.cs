@@ -1,17 +1,20 @@
-using VideoSsl.Decode.Sources;
-
-namespace VideoSsl.Decode;
+namespace VideoSsl.Messages;
 
 /// <summary>
 /// One source the user pointed at; <see cref="Id"/> is its position in the resolved list, <see cref="Path"/> the
-/// file path or, for the other kinds, what the user wrote, and <see cref="Kind"/> what opens it.
+/// file path or, for the other kinds, what the user wrote, and <see cref="Kind"/> the name of the kind of source that
+/// opens it (the decoder's registry of kinds finds it by that name).
 /// </summary>
-public sealed record VideoSource(int Id, string Path, bool FromFolder, SourceKind Kind, bool Realtime = false)
+public sealed record VideoSource(int Id, string Path, bool FromFolder, string Kind, bool LiveKind, bool Realtime = false)
 {
-    /// <summary>A video file.</summary>
-    public VideoSource(int id, string path, bool fromFolder) : this(id, path, fromFolder, SourceKinds.File) { }
+    /// <summary>The kind every file is read as (a folder's files included).</summary>
+    public const string FileKind = "file";
 
-    public bool IsFile => Kind is FileSource or FolderSource;
+    /// <summary>A video file.</summary>
+    public VideoSource(int id, string path, bool fromFolder, bool realtime = false) : this(id, path, fromFolder, FileKind, LiveKind: false, realtime) { }
+
+    /// <summary>Read from the file system (a file, or a folder's file), as opposed to a device, a stream or a generator.</summary>
+    public bool IsFile => !LiveKind;
 
     public string Name => IsFile ? System.IO.Path.GetFileName(Path) : Path;
 
@@ -19,7 +22,7 @@ public sealed record VideoSource(int Id, string Path, bool FromFolder, SourceKin
     /// Frames arrive at the source's own pace and must never hold it up: its queue drops the oldest frames when
     /// the learner falls behind. Files are live only with <c>--realtime</c>.
     /// </summary>
-    public bool Live => Kind.Live || Realtime;
+    public bool Live => LiveKind || Realtime;
 }
 
 /// <summary>A source that was found but cannot be used, and why.</summary>

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
+using VideoSsl.Engine;
 
-namespace VideoSsl.Engine.Overlay;
+namespace VideoSsl.Messages.Overlay;
 
 /// <summary>Where the overlay is drawn.</summary>
 [JsonConverter(typeof(ChoiceConverter<ViewMode>))]

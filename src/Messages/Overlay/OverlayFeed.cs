@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
+using VideoSsl.Engine;
 
-namespace VideoSsl.Engine.Overlay;
+namespace VideoSsl.Messages.Overlay;
 
 /// <summary>The frame as shown: rgb24 rows at display size.</summary>
 public sealed record DisplayImage(byte[] Rgb, int Width, int Height, double Pts);
