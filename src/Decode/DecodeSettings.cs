@@ -17,9 +17,8 @@ public sealed partial record DecodeSettings
 
     /// <summary>
     /// Decoding and filtering threads of each FFmpeg process; 0 lets FFmpeg choose (about one per core). One thread
-    /// costs less CPU per frame (bench on 2 cores: 0.70 against 0.83 CPU-ms per 96 px frame of 640x360 H.264), yet
-    /// training end to end was no faster with it: FFmpeg's own threads fill the gaps the trainer leaves. Worth
-    /// setting to 1 when many sources decode at once.
+    /// costs less CPU per frame, yet training end to end was no faster with it: FFmpeg's own threads fill the gaps
+    /// the trainer leaves (README, *Speed*). Worth setting to 1 when many sources decode at once.
     /// </summary>
     public int FfmpegThreads { get; init; }
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Decode.Sources;
 using VideoSsl.Engine;
@@ -62,38 +60,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
     /// <summary>Where live sources keep their recent input (RUN_DIR/recent), when --keep-recent is set.</summary>
     public string? RecentFolder { get; init; }
 
-    private long _nextPrune;
-
-    /// <summary>A segment FFmpeg had just opened when it was stopped holds nothing: it would only be an unreadable file.</summary>
-    private void DropEmptySegments()
-    {
-        if (RecentFolder is null || !Directory.Exists(RecentFolder)) return;
-        foreach (var segment in new DirectoryInfo(RecentFolder).EnumerateFiles("*.ts"))
-            if (segment.Length == 0) segment.Delete();
-    }
-
-    /// <summary>Deletes recent-input segments that ended longer ago than --keep-recent (checked every few seconds).</summary>
-    private void PruneRecent()
-    {
-        if (RecentFolder is null || _settings.KeepRecentMinutes is not { } minutes || Environment.TickCount64 < _nextPrune) return;
-        _nextPrune = Environment.TickCount64 + 2000;
-        var cutoff = DateTime.UtcNow.AddMinutes(-minutes);
-        try
-        {
-            foreach (var segment in new DirectoryInfo(RecentFolder).EnumerateFiles("*.ts"))
-                if (segment.LastWriteTimeUtc < cutoff) segment.Delete();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _log.LogWarning("decode: could not prune {Folder} ({Message})", RecentFolder, e.Message);
-        }
-    }
-
-    /// <summary>
-    /// Frames the merge waits for in a file lane before it wakes (and twice as many may queue in a lane): every
-    /// wake-up is a context switch on each side, and at one per frame or two they cost a few percent of the decode.
-    /// </summary>
-    private const int LaneBurst = 8;
+    private RecentSegments _recent = null!;   // made when the stage starts, once RecentFolder is known
 
     /// <summary>Frames delivered so far (refills excluded).</summary>
     public long FramesDelivered => Interlocked.Read(ref _framesDelivered);
@@ -106,6 +73,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
     protected override void Run(CancellationToken cancel)
     {
         FfmpegTools.EnsureInstalled();
+        _recent = new RecentSegments(RecentFolder, _settings.KeepRecentMinutes, _log);
         int nextWorkItem = _start.NextWorkItem;
         int turn = _start.Turn;
         try
@@ -121,7 +89,10 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
                 if (_lanes[lane] is null) StartNext(lane, ref nextWorkItem, turn, cancel);
             foreach (var item in _liveItems)
             {
-                var live = new LiveLane(item, LaneCount + _live.Count, _settings.ReconnectMaxSeconds, Clock.Source);
+                int index = LaneCount + _live.Count;
+                var context = new LiveLaneContext(_settings, _log, Plan(item), () => _frameReady.Release(), () => Counters.CountDropped(),
+                    () => Interlocked.Increment(ref _reconnects), DisplayFor(index), RecentFolder);
+                var live = new LiveLane(item, index, context, Clock.Source);
                 _live.Add(live);
                 Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, LaneCount + _live.Count - 1, null, null, turn, nextWorkItem), cancel);
             }
@@ -137,7 +108,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
                 lane?.Reader.Dispose();
             }
             foreach (var lane in _live) lane.Reader?.Dispose();
-            DropEmptySegments();
+            _recent.DropEmpty();
         }
     }
 
@@ -172,10 +143,10 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
         {
             foreach (var lane in _live)
             {
-                lane.StartIfDue(this, cancel);
-                lane.WarnIfSilent(this);
+                lane.StartIfDue(cancel);
+                lane.WarnIfSilent();
             }
-            PruneRecent();
+            _recent.Prune();
             bool progressed = false;
             for (int step = 0; step < total && !progressed; step++)
             {
@@ -203,13 +174,13 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
                     if (reader.Frames.TryRead(out var frame))
                     {
                         turn = index;
-                        live.Received(this, frame);
+                        live.Received(frame);
                         if (!Deliver(live.Item, index, frame, ref turn, nextWorkItem, cancel, total)) return;
                         progressed = true;
                     }
                     else if (reader.Outcome.IsCompleted && reader.Frames.Completion.IsCompleted)
                     {
-                        live.Dropped(this, _liveItems.Count + _schedule.Count == 1);
+                        live.Dropped(_liveItems.Count + _schedule.Count == 1);
                         progressed = true;
                     }
                 }
@@ -308,127 +279,5 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
     private void Emit(DecodeOutput output, CancellationToken cancel)
     {
         if (!Output.Write(output, cancel)) output.Frame?.Release();
-    }
-
-    /// <summary>One FFmpeg process on one file work item, and what the merge knows about it.</summary>
-    private sealed class FileLane
-    {
-        private FileLane(DecodeWorkItem item, int index, FfmpegFrameReader reader, long delivered)
-        {
-            Item = item;
-            Index = index;
-            Reader = reader;
-            Delivered = delivered;
-        }
-
-        public DecodeWorkItem Item { get; }
-        public int Index { get; }
-        public FfmpegFrameReader Reader { get; }
-
-        /// <summary>Frames of this item delivered downstream, counted across a resume.</summary>
-        public long Delivered { get; set; }
-
-        /// <summary>A frame read ahead while draining refills, handed out first.</summary>
-        public VideoFrame? Pending { get; set; }
-
-        public bool TryTakeFrame(out VideoFrame frame, bool wait, CancellationToken cancel)
-        {
-            if (Pending is { } pending)
-            {
-                Pending = null;
-                frame = pending;
-                return true;
-            }
-            if (Reader.Frames.TryRead(out frame!)) return true;
-            if (!wait) return false;
-            Reader.WaitForFrames(LaneBurst, cancel);
-            return Reader.Frames.TryReadBlocking(out frame, cancel);
-        }
-
-        public static FileLane Fresh(DecodeWorkItem item, int index, InputPlan plan, int size, SemaphoreSlim ready, OverlayFeed? display, CancellationToken cancel) =>
-            new(item, index, FfmpegFrameReader.Start(item, index, size, plan, new ReadOptions { Capacity = 2 * LaneBurst, Signal = () => ready.Release(), Display = display }, cancel), 0);
-
-        /// <summary>A lane restarted after a resume: refill frames come first, flagged as refill, then new frames.</summary>
-        public static FileLane Resume(DecodeWorkItem item, int index, LaneResume resume, InputPlan plan, int size, OverlayFeed? display, CancellationToken cancel) =>
-            new(item, index, FfmpegFrameReader.Start(item, index, size, plan,
-                new ReadOptions { Capacity = 2 * LaneBurst, SkipBefore = resume.RefillFrom, RefillBefore = resume.NextFrame, Display = display }, cancel), resume.NextFrame);
-    }
-
-    /// <summary>A live source's lane: reopened with exponential back-off whenever its FFmpeg process ends.</summary>
-    private sealed class LiveLane(DecodeWorkItem item, int index, double reconnectMaxSeconds, IClock clock)
-    {
-        private readonly double _origin = clock.Now;
-        private readonly ReconnectPolicy _reconnect = new(reconnectMaxSeconds, clock);
-        private long _nextIndex;
-        private double _nextPts;
-        private bool _awaitingFirstFrame = true;
-        private double _silentSince = clock.Now;
-        private bool _warnedSilent;
-
-        public DecodeWorkItem Item { get; } = item;
-        public FfmpegFrameReader? Reader { get; private set; }
-        public bool Closed { get; private set; }
-
-        public TimeSpan WaitBeforeRetry => Reader is null && !Closed ? _reconnect.UntilDue : TimeSpan.MaxValue;
-
-        public void StartIfDue(DecodeStage stage, CancellationToken cancel)
-        {
-            if (Closed || Reader is not null || !_reconnect.Due) return;
-            Reader = FfmpegFrameReader.Start(Item, index, stage._settings.Size, stage.Plan(Item), new ReadOptions
-            {
-                Live = true,
-                Capacity = stage._settings.LiveQueueFrames,
-                FirstIndex = _nextIndex,
-                // A reopened source resumes at the wall-clock time it was reopened (gaps stay gaps), never before its last frame.
-                PtsStart = Math.Max(clock.Now - _origin, _nextPts),
-                Signal = () => stage._frameReady.Release(),
-                Dropped = () => stage.Counters.CountDropped(),
-                Display = stage.DisplayFor(index),
-                RecordPrefix = stage.RecentFolder is { } folder ? Path.Combine(Directory.CreateDirectory(folder).FullName, $"source{Item.Source.Id}") : null,
-                RecordSegmentSeconds = stage._settings.RecentSegmentSeconds,
-            }, cancel);
-        }
-
-        /// <summary>Says once per silent spell, within --read-timeout, that nothing is arriving (the run goes on waiting).</summary>
-        public void WarnIfSilent(DecodeStage stage)
-        {
-            if (_warnedSilent || Closed || clock.Now - _silentSince < stage._settings.ReadTimeoutSeconds) return;
-            _warnedSilent = true;
-            stage._log.LogWarning("source '{Source}': nothing has arrived for {Seconds} s; {What} (a limit or Ctrl+C ends the run)", Item.Source.Path,
-                stage._settings.ReadTimeoutSeconds, _awaitingFirstFrame ? "waiting for the sender to start" : "waiting for it to come back");
-        }
-
-        public void Received(DecodeStage stage, VideoFrame frame)
-        {
-            _silentSince = clock.Now;
-            _warnedSilent = false;
-            _nextIndex = frame.Index + 1;
-            _nextPts = frame.Pts + 1 / Item.Rate;
-            if (_reconnect.FailuresInARow > 0)
-                stage._log.LogInformation("source '{Source}': receiving again", Item.Source.Path);
-            _reconnect.Recovered();
-            _awaitingFirstFrame = false;
-        }
-
-        /// <summary>The process ended: reopen later, or give up at once when the only source never opened.</summary>
-        public void Dropped(DecodeStage stage, bool onlySource)
-        {
-            var outcome = Reader!.Outcome.GetAwaiter().GetResult();
-            Reader.Dispose();
-            Reader = null;
-            string cause = outcome.Error ?? "the stream ended";
-            if (_awaitingFirstFrame && onlySource && !SourceKinds.Of(Item.Source).WaitsForSender(Item.Source))
-                throw new UserError($"source '{Item.Source.Path}': cannot be read ({cause})");
-            Interlocked.Increment(ref stage._reconnects);
-            double wait = _reconnect.Dropped();
-            stage._log.LogWarning("source '{Source}': {Cause}; reopening in {Wait} s (attempt {Attempt})",
-                Item.Source.Path, cause, wait, _reconnect.FailuresInARow);
-        }
-
-        public void Close()
-        {
-            Closed = true;
-            Reader?.Stop();
-        }
     }
 }

@@ -81,7 +81,7 @@ public sealed class FfmpegFrameReader : IDisposable
         });
         Item = item;
         // A thread of its own reads FFmpeg's output with plain blocking reads: asynchronous reads of a pipe cost a
-        // thread-pool hop each, which made the reader cost a tenth of the decode (measured with bench).
+        // thread-pool hop each, which made the reader a noticeable share of the decode's cost (README, *Speed*).
         var outcome = new TaskCompletionSource<DecodeOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         Outcome = outcome.Task;
         new Thread(() =>
@@ -117,9 +117,8 @@ public sealed class FfmpegFrameReader : IDisposable
         long produced = 0;   // frames FFmpeg delivered in this process, skipped ones included
         long delivered = 0;
         string filters = layout?.Filters(item.Rate) ?? $"fps={Invariant(item.Rate)},scale={size}:{size}:flags=area,format=rgb24";
-        // FFMpegCore builds the command; the program reads FFmpeg's standard output itself. FFMpegCore's own pipe
-        // sink (a socket) cost about 10 % more CPU than the whole decode (measured with bench: 1.14x the bare
-        // command, against 1.04x through stdout).
+        // FFMpegCore builds the command; the program reads FFmpeg's standard output itself: FFMpegCore's own pipe
+        // sink (a socket) cost more CPU than a plain pipe (README, *Speed*).
         string arguments = FFMpegArguments
             .FromUrlInput(input.Input, o => o.WithCustomArgument($"-nostdin -hide_banner -loglevel error {input.Options}"))
             .OutputToUrl("pipe:1", o => o
@@ -234,8 +233,8 @@ public sealed class FfmpegFrameReader : IDisposable
     /// <summary>
     /// A file's FFmpeg runs below normal priority (nice 10 on Linux): at equal priority it preempted the trainer's
     /// threads in the middle of operations, and LibTorch's other threads then waited for the preempted one at the
-    /// end of each. Below normal, it decodes in the trainer's gaps and whenever the trainer waits for a batch (bench
-    /// end to end: 659-696 -> 723-745 training frames/s). Nothing is lost: a file's frames wait in the pipe.
+    /// end of each. Below normal, it decodes in the trainer's gaps and whenever the trainer waits for a batch (README,
+    /// *Speed*). Nothing is lost: a file's frames wait in the pipe.
     /// Live sources keep normal priority, since a live frame that is not read in time is dropped.
     /// </summary>
     private static void Yield(Process process)

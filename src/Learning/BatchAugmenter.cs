@@ -36,8 +36,8 @@ public sealed class BatchAugmenter
     /// <summary>
     /// The model's input for a batch of rgb24 frames (anchors first, then positives): each group augmented as
     /// <see cref="Augment"/> does, standardised, channels-last. On the CPU it is made in one pass from the bytes
-    /// (<see cref="FusedViews"/>, 3-5 ms of a 96 px, 64-pair step): through LibTorch the conversion, crop, colour,
-    /// standardisation and layout took about 18 ms in a dozen passes over the batch.
+    /// (<see cref="FusedViews"/>); through LibTorch the conversion, crop, colour, standardisation and layout took a
+    /// dozen passes over the batch and several times as long (README, *Speed*).
     /// </summary>
     public Tensor ModelInput(byte[] pixels, int anchors, int positives, int size, Device device) =>
         device.type == DeviceType.CPU && _settings.Enabled && LibTorchThreads.Available

@@ -23,7 +23,7 @@ public static class FrameTensors
 
     /// <summary>
     /// The same images laid out channels-last in memory (NHWC strides, NCHW shape): LibTorch's CPU convolutions
-    /// run about 15 % faster on that layout (measured with bench), and the layers after follow the input's layout.
+    /// run faster on that layout (README, *Speed*), and the layers after follow the input's layout.
     /// TorchSharp 0.107 has no memory_format argument, so the layout is made by permuting through a copy.
     /// </summary>
     public static Tensor ChannelsLast(Tensor images)

@@ -8,8 +8,8 @@ namespace VideoSsl.Learning;
 /// <summary>
 /// Runs managed work on LibTorch's own OpenMP thread team. After each of its parallel operations LibTorch's worker
 /// threads spin for a while waiting for the next one; work split over .NET's thread pool in that gap competes with
-/// them for the cores (measured: a pass over the first layer's output took 3.0 ms instead of 1.5 right after a
-/// LibTorch op). Handed to the same team through the OpenMP runtime's entry point, the spinning workers take it up.
+/// them for the cores (a pass over the first layer's output took about twice as long right after a LibTorch op).
+/// Handed to the same team through the OpenMP runtime's entry point, the spinning workers take it up.
 /// Available where LibTorch runs on GNU OpenMP (its Linux builds); elsewhere <see cref="Available"/> is false.
 /// </summary>
 internal static unsafe class LibTorchThreads

@@ -70,7 +70,7 @@ public sealed record LossSettings
     public double Temperature { get; init; } = 0.1;
 
     // 3 s, chosen with four seeds per setting on the held-out clips (README, Does it learn?): against 5 s it kept
-    // Kendall tau above raw pixels with every seed (0.277-0.335 against 0.249-0.319), for half a point of balanced AUC.
+    // Kendall tau above raw pixels with every seed, for half a point of balanced AUC.
     /// <summary>Seconds over which the graded loss's target share falls by a factor e (the <c>graded</c> loss only).</summary>
     public double TimeScale { get; init; } = 3;
 
@@ -123,7 +123,7 @@ public sealed record AugmentSettings
     // strong crops hide position and scale, the very things that change between nearby moments, and on real
     // footage (webcam clips) left training at chance. Flips are off because flipping anchor and positive
     // independently erases left/right motion. Colour jitter is off because colour is much of what tells one video
-    // from another: on the held-out clips, jitter 0.2 cost same-video retrieval (mAP 0.974-0.977 against 0.993-0.999).
+    // from another: on the held-out clips, jitter cost same-video retrieval (README, Does it learn?).
 
     /// <summary>Smallest crop, as a share of the frame's area, of the random resized crop.</summary>
     public double CropMinScale { get; init; } = 0.7;
