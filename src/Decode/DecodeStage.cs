@@ -20,7 +20,7 @@ namespace VideoSsl.Decode;
 /// the oldest frame rather than stall the source, and a source that drops out is reopened with exponential
 /// back-off. With live sources the merge takes frames as they come.
 /// </summary>
-public sealed class DecodeStage : ProducingStage<DecodeOutput>
+public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
 {
     private readonly IReadOnlyList<DecodeWorkItem> _schedule;
     private readonly IReadOnlyList<DecodeWorkItem> _liveItems;
@@ -74,8 +74,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
     {
         FfmpegTools.EnsureInstalled();
         _recent = new RecentSegments(RecentFolder, _settings.KeepRecentMinutes, _log);
-        int nextWorkItem = _start.NextWorkItem;
-        int turn = _start.Turn;
+        var cursor = new MergeCursor(_start.NextWorkItem, _start.Turn);
         try
         {
             Refill(cancel);
@@ -86,7 +85,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
                 DrainRefill(_lanes[lane]!, cancel);
             }
             for (int lane = 0; lane < LaneCount; lane++)
-                if (_lanes[lane] is null) StartNext(lane, ref nextWorkItem, turn, cancel);
+                if (_lanes[lane] is null) StartNext(lane, cursor, cancel);
             foreach (var item in _liveItems)
             {
                 int index = LaneCount + _live.Count;
@@ -94,11 +93,9 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
                     () => Interlocked.Increment(ref _reconnects), DisplayFor(index), RecentFolder);
                 var live = new LiveLane(item, index, context, Clock.Source);
                 _live.Add(live);
-                Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, LaneCount + _live.Count - 1, null, null, turn, nextWorkItem), cancel);
+                Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, index, null, null, cursor.Turn, cursor.NextWorkItem), cancel);
             }
-
-            if (_live.Count == 0) MergeInTurn(ref nextWorkItem, ref turn, cancel);
-            else MergeAsTheyCome(ref nextWorkItem, ref turn, cancel);
+            LaneMerge.For(anyLive: _live.Count > 0).Run(this, cursor, cancel);
         }
         finally
         {
@@ -112,96 +109,37 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
         }
     }
 
-    /// <summary>Files only: one frame from each lane in turn, waiting for the lane whose turn it is.</summary>
-    private void MergeInTurn(ref int nextWorkItem, ref int turn, CancellationToken cancel)
+    IReadOnlyList<FileLane?> ILaneSet.Files => _lanes;
+    IReadOnlyList<LiveLane> ILaneSet.Live => _live;
+
+    void ILaneSet.Tend(CancellationToken cancel)
     {
-        while (_lanes.Any(l => l is not null))
+        foreach (var lane in _live)
         {
-            var lane = _lanes[turn];
-            if (lane is null)
-            {
-                turn = (turn + 1) % LaneCount;
-                continue;
-            }
-            if (lane.TryTakeFrame(out var frame, wait: true, cancel))
-            {
-                if (!Deliver(lane.Item, lane.Index, frame, ref turn, nextWorkItem, cancel)) return;
-                lane.Delivered++;
-            }
-            else
-            {
-                FinishFileLane(lane, ref nextWorkItem, turn, cancel);
-            }
+            lane.StartIfDue(cancel);
+            lane.WarnIfSilent();
         }
+        _recent.Prune();
     }
 
-    /// <summary>With live sources: whatever lane has a frame, in rotation; never waits on one lane while another has frames.</summary>
-    private void MergeAsTheyCome(ref int nextWorkItem, ref int turn, CancellationToken cancel)
-    {
-        int total = LaneCount + _live.Count;
-        while (_lanes.Any(l => l is not null) || _live.Any(l => !l.Closed))
-        {
-            foreach (var lane in _live)
-            {
-                lane.StartIfDue(cancel);
-                lane.WarnIfSilent();
-            }
-            _recent.Prune();
-            bool progressed = false;
-            for (int step = 0; step < total && !progressed; step++)
-            {
-                int index = (turn + step) % total;
-                if (index < LaneCount)
-                {
-                    if (_lanes[index] is not { } fileLane) continue;
-                    if (fileLane.TryTakeFrame(out var frame, wait: false, cancel))
-                    {
-                        turn = index;
-                        if (!Deliver(fileLane.Item, index, frame, ref turn, nextWorkItem, cancel, total)) return;
-                        fileLane.Delivered++;
-                        progressed = true;
-                    }
-                    else if (fileLane.Reader.Outcome.IsCompleted && fileLane.Reader.Frames.Completion.IsCompleted)
-                    {
-                        FinishFileLane(fileLane, ref nextWorkItem, turn, cancel);
-                        progressed = true;
-                    }
-                }
-                else
-                {
-                    var live = _live[index - LaneCount];
-                    if (live.Reader is not { } reader) continue;
-                    if (reader.Frames.TryRead(out var frame))
-                    {
-                        turn = index;
-                        live.Received(frame);
-                        if (!Deliver(live.Item, index, frame, ref turn, nextWorkItem, cancel, total)) return;
-                        progressed = true;
-                    }
-                    else if (reader.Outcome.IsCompleted && reader.Frames.Completion.IsCompleted)
-                    {
-                        live.Dropped(_liveItems.Count + _schedule.Count == 1);
-                        progressed = true;
-                    }
-                }
-            }
-            if (!progressed) _frameReady.Wait(_live.Select(l => l.WaitBeforeRetry).Prepend(TimeSpan.FromMilliseconds(250)).Min(), cancel);
-        }
-    }
+    void ILaneSet.LiveLaneEnded(LiveLane lane) => lane.Dropped(onlySource: _liveItems.Count + _schedule.Count == 1);
+
+    void ILaneSet.WaitForAnyFrame(CancellationToken cancel) =>
+        _frameReady.Wait(_live.Select(l => l.WaitBeforeRetry).Prepend(TimeSpan.FromMilliseconds(250)).Min(), cancel);
 
     /// <summary>Sends one frame downstream; false when the frame budget is spent (everything is then stopped).</summary>
-    private bool Deliver(DecodeWorkItem item, int lane, VideoFrame frame, ref int turn, int nextWorkItem, CancellationToken cancel, int? laneTotal = null)
+    bool ILaneSet.Deliver(DecodeWorkItem item, int lane, VideoFrame frame, MergeCursor cursor, CancellationToken cancel)
     {
         if (_frameBudget is { } budget && _framesDelivered >= budget)
         {
             frame.Release();
-            StopAll("frame limit reached", nextWorkItem, turn, cancel);
+            StopAll("frame limit reached", cursor, cancel);
             return false;
         }
-        turn = (turn + 1) % (laneTotal ?? LaneCount);
+        cursor.Turn = (cursor.Turn + 1) % (LaneCount + _live.Count);
         Counters.CountOut();
         Interlocked.Increment(ref _framesDelivered);
-        Emit(new DecodeOutput(DecodeEventKind.Frame, item, lane, frame, null, turn, nextWorkItem), cancel);
+        Emit(new DecodeOutput(DecodeEventKind.Frame, item, lane, frame, null, cursor.Turn, cursor.NextWorkItem), cancel);
         return true;
     }
 
@@ -209,11 +147,11 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
     /// A file lane's item is over: report it and hand the lane the next item, in one step, so no checkpoint can
     /// fall between the two.
     /// </summary>
-    private void FinishFileLane(FileLane lane, ref int nextWorkItem, int turn, CancellationToken cancel)
+    void ILaneSet.FinishFileLane(FileLane lane, MergeCursor cursor, CancellationToken cancel)
     {
         var outcome = Finish(lane);
-        Emit(new DecodeOutput(DecodeEventKind.SourceEnded, lane.Item, lane.Index, null, outcome, turn, nextWorkItem), cancel);
-        StartNext(lane.Index, ref nextWorkItem, turn, cancel);
+        Emit(new DecodeOutput(DecodeEventKind.SourceEnded, lane.Item, lane.Index, null, outcome, cursor.Turn, cursor.NextWorkItem), cancel);
+        StartNext(lane.Index, cursor, cancel);
     }
 
     /// <summary>Re-decodes the frames a resumed sampler needs back in its buffers before anything new.</summary>
@@ -243,16 +181,16 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
         }
     }
 
-    private void StartNext(int lane, ref int nextWorkItem, int turn, CancellationToken cancel)
+    private void StartNext(int lane, MergeCursor cursor, CancellationToken cancel)
     {
         _lanes[lane] = null;
-        if (nextWorkItem >= _schedule.Count) return;
-        var item = _schedule[nextWorkItem++];
+        if (cursor.NextWorkItem >= _schedule.Count) return;
+        var item = _schedule[cursor.NextWorkItem++];
         _lanes[lane] = FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, DisplayFor(lane), cancel);
-        Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, lane, null, null, turn, nextWorkItem), cancel);
+        Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, lane, null, null, cursor.Turn, cursor.NextWorkItem), cancel);
     }
 
-    private void StopAll(string why, int nextWorkItem, int turn, CancellationToken cancel)
+    private void StopAll(string why, MergeCursor cursor, CancellationToken cancel)
     {
         _log.LogInformation("decode: {Why} after {Frames} frames; stopping the sources", why, _framesDelivered);
         foreach (var lane in _lanes)
@@ -260,7 +198,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>
             if (lane is null) continue;
             lane.Reader.Stop();
             var outcome = Finish(lane) with { Stopped = true };
-            Emit(new DecodeOutput(DecodeEventKind.SourceEnded, lane.Item, lane.Index, null, outcome, turn, nextWorkItem), cancel);
+            Emit(new DecodeOutput(DecodeEventKind.SourceEnded, lane.Item, lane.Index, null, outcome, cursor.Turn, cursor.NextWorkItem), cancel);
             _lanes[lane.Index] = null;
         }
         foreach (var live in _live) live.Close();
