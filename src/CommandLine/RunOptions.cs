@@ -22,14 +22,14 @@ public static class RunOptions
 
     public static readonly IReadOnlyList<Declaration> Run =
     [
-        Number("--epochs", "Passes over the file sources", c => c.Limits.Epochs, (c, v) => c with { Limits = c.Limits with { Epochs = v } }),
+        Number<int>("--epochs", "Passes over the file sources", c => c.Limits.Epochs, (c, v) => c with { Limits = c.Limits with { Epochs = v } }),
         Number<long>("--max-steps", "Stop after N optimizer steps in total", c => c.Limits.MaxSteps, (c, v) => c with { Limits = c.Limits with { MaxSteps = v } }),
         Number<long>("--max-frames", "Stop after N decoded frames in total", c => c.Limits.MaxFrames, (c, v) => c with { Limits = c.Limits with { MaxFrames = v } }),
         Number<double>("--max-seconds", "Stop after S seconds of wall time", c => c.Limits.MaxSeconds, (c, v) => c with { Limits = c.Limits with { MaxSeconds = v } }),
         Pick("--device", "Where the model runs: auto (CUDA when LibTorch sees a GPU, else the CPU), cpu or cuda", c => c.Device, (c, v) => c with { Device = v }),
         Number<long>("--seed", "Random seed: same seed, same data and same weights on the CPU", c => c.Seed, (c, v) => c with { Seed = v }),
-        Number("--threads", "LibTorch threads", c => c.Trainer.Threads, (c, v) => c with { Trainer = c.Trainer with { Threads = v } }, zero: "one per core"),
-        Number("--size", "Frame size in pixels, square", c => c.Decode.Size, (c, v) => c with { Decode = c.Decode with { Size = v } }),
+        Number<int>("--threads", "LibTorch threads", c => c.Trainer.Threads, (c, v) => c with { Trainer = c.Trainer with { Threads = v } }, zero: "one per core"),
+        Number<int>("--size", "Frame size in pixels, square", c => c.Decode.Size, (c, v) => c with { Decode = c.Decode with { Size = v } }),
         Number<double>("--fps", "Resample every source to F frames/s", c => c.Decode.Fps, (c, v) => c with { Decode = c.Decode with { Fps = v } }, unset: "each source's own rate"),
         Flag("--realtime", "Read files at their own frame rate, as if live (frames the learner cannot take are dropped)", c => c with { Decode = c.Decode with { Realtime = true } }),
         Number<double>("--keep-recent", "Keep the last MINUTES of each live source as video in RUN_DIR/recent/ (for eval --in-stream)", c => c.Decode.KeepRecentMinutes, (c, v) => c with { Decode = c.Decode with { KeepRecentMinutes = v } }),
@@ -37,20 +37,20 @@ public static class RunOptions
         Number<double>("--camera-fps", "Capture rate asked of a webcam", c => c.Decode.CameraFps, (c, v) => c with { Decode = c.Decode with { CameraFps = v } }),
         Number<double>("--read-timeout", "Seconds of silence after which a network stream counts as dropped", c => c.Decode.ReadTimeoutSeconds, (c, v) => c with { Decode = c.Decode with { ReadTimeoutSeconds = v } }),
         Number<double>("--reconnect-max", "Longest wait, in seconds, between attempts to reopen a dropped live source", c => c.Decode.ReconnectMaxSeconds, (c, v) => c with { Decode = c.Decode with { ReconnectMaxSeconds = v } }),
-        Number("--parallel-sources", "Sources decoded at once, mixed in every batch", c => c.Decode.ParallelSources, (c, v) => c with { Decode = c.Decode with { ParallelSources = v } }),
-        Number("--ffmpeg-threads", "Decoding and filtering threads per FFmpeg process (1 costs the least CPU per frame, for many sources at once)", c => c.Decode.FfmpegThreads, (c, v) => c with { Decode = c.Decode with { FfmpegThreads = v } }, zero: "0, FFmpeg's choice"),
-        Number("--batch", "Anchor/positive pairs per step; a step trains on twice as many frames", c => c.Sampler.Batch, (c, v) => c with { Sampler = c.Sampler with { Batch = v } }),
+        Number<int>("--parallel-sources", "Sources decoded at once, mixed in every batch", c => c.Decode.ParallelSources, (c, v) => c with { Decode = c.Decode with { ParallelSources = v } }),
+        Number<int>("--ffmpeg-threads", "Decoding and filtering threads per FFmpeg process (1 costs the least CPU per frame, for many sources at once)", c => c.Decode.FfmpegThreads, (c, v) => c with { Decode = c.Decode with { FfmpegThreads = v } }, zero: "0, FFmpeg's choice"),
+        Number<int>("--batch", "Anchor/positive pairs per step; a step trains on twice as many frames", c => c.Sampler.Batch, (c, v) => c with { Sampler = c.Sampler with { Batch = v } }),
         Number<double>("--pos-window", "Seconds within which a frame is a positive for its anchor", c => c.Sampler.PosWindow, (c, v) => c with { Sampler = c.Sampler with { PosWindow = v } }),
         Number<double>("--neg-gap", "Seconds apart that anchors of one source must stand; closer pairs are masked out of infonce and triplet", c => c.Sampler.NegGap, (c, v) => c with { Sampler = c.Sampler with { NegGap = v } }),
-        Number("--positives", "Positives per anchor, each a different frame within pos-window; above 1 all of them count as the anchor's positives (graded: soft targets; infonce: multi-positive InfoNCE)", c => c.Sampler.Positives, (c, v) => c with { Sampler = c.Sampler with { Positives = v } }),
+        Number<int>("--positives", "Positives per anchor, each a different frame within pos-window; above 1 all of them count as the anchor's positives (graded: soft targets; infonce: multi-positive InfoNCE)", c => c.Sampler.Positives, (c, v) => c with { Sampler = c.Sampler with { Positives = v } }),
         Number<double>("--samples-per-frame", "Anchors drawn per newly decoded frame of a file", c => c.Sampler.SamplesPerFrame, (c, v) => c with { Sampler = c.Sampler with { SamplesPerFrame = v } }),
         Number<double>("--ring-seconds", "Seconds of recent frames buffered per source", c => c.Sampler.RingSeconds, (c, v) => c with { Sampler = c.Sampler with { RingSeconds = v } }, unset: "batch x (neg-gap + pos-window)"),
-        Number("--min-anchors", "Smallest batch trained on while buffers fill", c => c.Sampler.MinAnchors, (c, v) => c with { Sampler = c.Sampler with { MinAnchors = v } }, unset: "batch/4, at least 2"),
-        Number("--buffer-mb", "Memory for buffered frames, in MB", c => c.Sampler.BufferMegabytes, (c, v) => c with { Sampler = c.Sampler with { BufferMegabytes = v } }),
+        Number<int>("--min-anchors", "Smallest batch trained on while buffers fill", c => c.Sampler.MinAnchors, (c, v) => c with { Sampler = c.Sampler with { MinAnchors = v } }, unset: "batch/4, at least 2"),
+        Number<int>("--buffer-mb", "Memory for buffered frames, in MB", c => c.Sampler.BufferMegabytes, (c, v) => c with { Sampler = c.Sampler with { BufferMegabytes = v } }),
         Number<double>("--replay", "Share of each batch's anchors replayed from a memory of older pairs, against forgetting on streams", c => c.Sampler.Replay, (c, v) => c with { Sampler = c.Sampler with { Replay = v } }),
         Pick("--replay-policy", "What a full replay memory lets go: reservoir (uniform over the run) or diverse (the pair most like another kept one)", c => c.Sampler.ReplayPolicy, (c, v) => c with { Sampler = c.Sampler with { ReplayPolicy = v } }),
-        Number("--replay-size", "Pairs the replay memory keeps", c => c.Sampler.ReplaySize, (c, v) => c with { Sampler = c.Sampler with { ReplaySize = v } }),
-        Number("--width", "Encoder width multiplier: 1 = 32-64-128-256 channels, 2 = twice as wide", c => c.Trainer.Model.Width, (c, v) => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { Width = v } } }),
+        Number<int>("--replay-size", "Pairs the replay memory keeps", c => c.Sampler.ReplaySize, (c, v) => c with { Sampler = c.Sampler with { ReplaySize = v } }),
+        Number<int>("--width", "Encoder width multiplier: 1 = 32-64-128-256 channels, 2 = twice as wide", c => c.Trainer.Model.Width, (c, v) => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { Width = v } } }),
         Pick("--loss", "graded (InfoNCE with soft targets falling with the time gap, see --time-scale), infonce (symmetric, masked) or triplet (TCN-style)", c => c.Trainer.Loss.Kind, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Kind = v } } }),
         Number<double>("--temperature", "InfoNCE temperature", c => c.Trainer.Loss.Temperature, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Temperature = v } } }),
         Number<double>("--order-weight", "Weight of the time-order term: among anchors of one source, nearer in time should be more similar (0: off)", c => c.Trainer.Loss.OrderWeight, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { OrderWeight = v } } }),
@@ -59,8 +59,8 @@ public static class RunOptions
         Number<double>("--margin", "Triplet margin", c => c.Trainer.Loss.Margin, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Margin = v } } }),
         Number<double>("--lr", "AdamW learning rate", c => c.Trainer.Optimizer.LearningRate, (c, v) => c with { Trainer = c.Trainer with { Optimizer = c.Trainer.Optimizer with { LearningRate = v } } }),
         Number<double>("--weight-decay", "AdamW weight decay", c => c.Trainer.Optimizer.WeightDecay, (c, v) => c with { Trainer = c.Trainer with { Optimizer = c.Trainer.Optimizer with { WeightDecay = v } } }),
-        Number("--checkpoint-every", "Steps between checkpoints; one is always written at the end", c => c.Trainer.CheckpointEvery, (c, v) => c with { Trainer = c.Trainer with { CheckpointEvery = v } }),
-        Number("--keep-checkpoints", "Most recent checkpoints kept", c => c.Trainer.KeepCheckpoints, (c, v) => c with { Trainer = c.Trainer with { KeepCheckpoints = v } }),
+        Number<int>("--checkpoint-every", "Steps between checkpoints; one is always written at the end", c => c.Trainer.CheckpointEvery, (c, v) => c with { Trainer = c.Trainer with { CheckpointEvery = v } }),
+        Number<int>("--keep-checkpoints", "Most recent checkpoints kept", c => c.Trainer.KeepCheckpoints, (c, v) => c with { Trainer = c.Trainer with { KeepCheckpoints = v } }),
         Number<double>("--crop-min-scale", "Smallest random crop, as a share of the frame's area", c => c.Trainer.Augment.CropMinScale, (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { CropMinScale = v } } }),
         Number<double>("--color-jitter", "Brightness, contrast and saturation jitter strength (colour tells videos apart)", c => c.Trainer.Augment.ColorJitter, (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { ColorJitter = v } } }),
         Number<double>("--flip-probability", "Chance of a horizontal flip per view (flips erase left/right motion)", c => c.Trainer.Augment.FlipProbability, (c, v) => c with { Trainer = c.Trainer with { Augment = c.Trainer.Augment with { FlipProbability = v } } }),
@@ -75,7 +75,7 @@ public static class RunOptions
         Number<double>("--render-fps", "Overlay frames per second", c => c.View.RenderFps, (c, v) => c with { View = c.View with { RenderFps = v } }),
         Text("--display-size", "Size the frame is shown at, WIDTHxHEIGHT", c => c.View.DisplaySize, (c, v) => c with { View = c.View with { DisplaySize = v } }, unset: "640 wide, the first source's shape"),
         Text("--record", "Encode the overlay into this video (H.264 .mp4 through FFmpeg)", c => c.View.Record, (c, v) => c with { View = c.View with { Record = v } }),
-        Number("--snapshot-every", "Write a PNG of every Nth overlay frame into --snapshot-dir", c => c.View.SnapshotEvery, (c, v) => c with { View = c.View with { SnapshotEvery = v } }),
+        Number<int>("--snapshot-every", "Write a PNG of every Nth overlay frame into --snapshot-dir", c => c.View.SnapshotEvery, (c, v) => c with { View = c.View with { SnapshotEvery = v } }),
         Text("--snapshot-dir", "Folder for --snapshot-every PNGs", c => c.View.SnapshotDir, (c, v) => c with { View = c.View with { SnapshotDir = v } }),
         Number<double>("--heatmap-opacity", "Heatmap opacity over the frame, 0 to 1", c => c.View.HeatmapOpacity, (c, v) => c with { View = c.View with { HeatmapOpacity = v } }),
         Text("--shaders", "Folder of the overlay's shaders", c => c.View.Shaders, (c, v) => c with { View = c.View with { Shaders = v } }, unset: "the repository's shaders/"),
@@ -108,15 +108,6 @@ public static class RunOptions
                 return Cli.Numeric(new Option<T?>(n) { Description = Help(description, shown) });
             },
             (parse, option, config) => parse.GetValue((Option<T?>)option) is { } value ? set(config, value) : config);
-
-    private static Declaration Number(string name, string description, Func<RunConfig, int?> get, Func<RunConfig, int, RunConfig> set, string? unset = null, string? zero = null) =>
-        Number<int>(name, description, get, set, unset, zero);
-
-    private static Declaration Number(string name, string description, Func<RunConfig, int> get, Func<RunConfig, int, RunConfig> set, string? unset = null, string? zero = null) =>
-        Number<int>(name, description, c => get(c), set, unset, zero);
-
-    private static Declaration Number<T>(string name, string description, Func<RunConfig, T> get, Func<RunConfig, T, RunConfig> set, string? unset = null, string? zero = null)
-        where T : struct, IParsable<T>, IFormattable => Number<T>(name, description, c => (T?)get(c), set, unset, zero);
 
     private static Declaration Pick<T>(string name, string description, Func<RunConfig, T> get, Func<RunConfig, T, RunConfig> set) where T : struct, Enum => new(name,
         (defaults, n) => Cli.Choice(new Option<T?>(n) { Description = Help(description, Choice<T>.Name(get(defaults))) }),

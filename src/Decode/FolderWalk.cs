@@ -54,7 +54,7 @@ public static class FolderWalk
                 {
                     if (entry.Name.Contains('\uFFFD')) skipped.Add(new SkippedSource(path, $"folder '{path}': the name is not valid UTF-8, so it cannot be opened"));
                     else if (depth + 1 > MaxDepth) skipped.Add(new SkippedSource(path, $"folder '{path}': more than {MaxDepth} folders deep; not searched"));
-                    else if (folders.Add(IdentityOf(path))) subfolders.Add((path, name, depth + 1));
+                    else if (folders.Add(IdentityOf(status, path))) subfolders.Add((path, name, depth + 1));
                     continue;
                 }
                 if (!extensions.Contains(Path.GetExtension(entry.Name))) continue;
@@ -65,7 +65,7 @@ public static class FolderWalk
                 else if (status is { Kind: not FileKind.Regular } other)
                     skipped.Add(new SkippedSource(path, $"source '{path}': not a regular file ({FileStatus.Describe(other.Kind)})"));
                 else
-                    found.Add(new FoundFile(path, name, IdentityOf(path)));
+                    found.Add(new FoundFile(path, name, IdentityOf(status, path)));
             }
             // Depth first, subfolders in name order.
             for (int i = subfolders.Count - 1; i >= 0; i--) pending.Push(subfolders[i]);
@@ -76,6 +76,9 @@ public static class FolderWalk
     }
 
     /// <summary>What makes two paths the same file or folder: device and inode where the system says, else the fully resolved path.</summary>
-    public static object IdentityOf(string path) =>
-        FileStatus.Of(path) is { } status ? (status.Device, status.Inode) : Platform.RealPath(path);
+    public static object IdentityOf(string path) => IdentityOf(FileStatus.Of(path), path);
+
+    /// <summary>The same from a status already read (the walk reads each entry's once).</summary>
+    private static object IdentityOf(FileStatus? status, string path) =>
+        status is { } known ? (known.Device, known.Inode) : Platform.RealPath(path);
 }

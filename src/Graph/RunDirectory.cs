@@ -22,10 +22,7 @@ public static class RunDirectory
     public static void Prepare(string path, bool resume, bool overwrite)
     {
         RefuseForeign(path);
-        // A folder "holds a run" once a checkpoint was written; the files of a run that never got that far are replaced.
-        string checkpoints = Path.Combine(path, "checkpoints");
-        bool hasRun = Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "step-*.ckpt").Any();
-        if (hasRun && !resume && !overwrite)
+        if (HoldsRun(path) && !resume && !overwrite)
             throw new UserError($"out '{path}': already holds a run; pass --resume to continue it or --overwrite to start over");
         try
         {
@@ -52,10 +49,15 @@ public static class RunDirectory
     {
         if (string.IsNullOrWhiteSpace(path)) throw new UserError("no output folder: pass --out RUN_DIR");
         if (File.Exists(path)) throw new UserError($"out '{path}': is a file, not a folder");
-        string checkpoints = Path.Combine(path, "checkpoints");
-        bool hasRun = Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "step-*.ckpt").Any();
-        if (!hasRun && ForeignEntry(path) is { } foreign)
+        if (!HoldsRun(path) && ForeignEntry(path) is { } foreign)
             throw new UserError($"out '{path}': holds files that are not a VideoSsl run (such as '{foreign}'); choose a new or empty folder");
+    }
+
+    /// <summary>A folder "holds a run" once a checkpoint was written; the files of a run that never got that far are replaced.</summary>
+    private static bool HoldsRun(string path)
+    {
+        string checkpoints = Path.Combine(path, "checkpoints");
+        return Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "step-*.ckpt").Any();
     }
 
     private const string WriteTest = ".write-test";

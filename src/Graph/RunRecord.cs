@@ -3,6 +3,7 @@ using VideoSsl.Decode;
 using VideoSsl.Engine;
 using VideoSsl.Learning;
 using VideoSsl.Messages;
+using VideoSsl.Sampling;
 
 namespace VideoSsl.Graph;
 
@@ -75,7 +76,7 @@ public sealed class RunRecord(int filePasses, ILogger log)
     /// Why a run that trained nothing could not, in the user's terms: sources that failed to decode, none that sent a
     /// frame, or frames too few or too close together for a batch.
     /// </summary>
-    public string WhyNoStep(string when, long framesDelivered, IEnumerable<VideoSource> sources, SamplerSettingsView sampler)
+    public string WhyNoStep(string when, long framesDelivered, IEnumerable<VideoSource> sources, SamplerSettings sampler, double longestSpan)
     {
         var reports = Reports;
         var failures = reports.Where(r => r.Error is not null).ToList();
@@ -83,11 +84,8 @@ public sealed class RunRecord(int filePasses, ILogger log)
             return $"no training step was possible{when}: {failures.Count} of {reports.Count} source passes failed to decode (first: '{failures[0].Path}': {failures[0].Error})";
         if (framesDelivered == 0)
             return $"no training step was possible{when}: no frame arrived from {string.Join(", ", sources.Select(s => $"'{s.Path}'"))}";
-        return $"no training step was possible{when}: a batch needs at least {sampler.MinAnchors} anchors spaced " +
-            $"neg-gap + pos-window = {sampler.Spacing} s apart, and the sources held at most {sampler.LongestSpan:0.#} s " +
+        return $"no training step was possible{when}: a batch needs at least {sampler.EffectiveMinAnchors} anchors spaced " +
+            $"neg-gap + pos-window = {sampler.AnchorSpacing} s apart, and the sources held at most {longestSpan:0.#} s " +
             "of video at a time; use longer or more clips, or lower --neg-gap or --batch";
     }
 }
-
-/// <summary>What <see cref="RunRecord.WhyNoStep"/> needs of the sampler: its smallest batch, its anchors' spacing and the longest stretch it held.</summary>
-public readonly record struct SamplerSettingsView(int MinAnchors, double Spacing, double LongestSpan);

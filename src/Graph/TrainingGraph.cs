@@ -119,7 +119,7 @@ public sealed class TrainingGraph(ILoggerFactory logs)
         {
             string why = record.WhyNoStep(stopping.SourcesEnded ? "" : $" before {stopping.Reason}", decode.FramesDelivered,
                 prepared.Live.Concat(prepared.Files.Select(f => f.Source)),
-                new SamplerSettingsView(config.Sampler.EffectiveMinAnchors, config.Sampler.AnchorSpacing, sampler.LongestSpan));
+                config.Sampler, sampler.LongestSpan);
             if (framesRendered == 0 || stopping.SourcesEnded) throw new UserError(why);
             _log.LogWarning("train: {Why}; the overlay was drawn all the same", why);
         }

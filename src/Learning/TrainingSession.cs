@@ -152,10 +152,13 @@ public sealed class TrainingSession : IDisposable
     }
 
     /// <summary>True when every weight and buffer is finite (a checkpoint with NaN weights is never written).</summary>
-    public bool WeightsAreFinite()
+    public bool WeightsAreFinite() => FirstNonFiniteWeight(Model) is null;
+
+    /// <summary>The name of the first weight or buffer holding NaN or an infinity, or null when all are finite.</summary>
+    private static string? FirstNonFiniteWeight(ContrastiveModel model)
     {
         using var scope = NewDisposeScope();
-        return Model.state_dict().Values.All(t => !t.is_floating_point() || t.isfinite().all().item<bool>());
+        return model.state_dict().FirstOrDefault(kv => kv.Value.is_floating_point() && !kv.Value.isfinite().all().item<bool>()).Key;
     }
 
     public Checkpoint ToCheckpoint(string runConfigJson, SamplerState? sampler, double? lastLoss, int frameSize, double? score = null)
@@ -197,9 +200,8 @@ public sealed class TrainingSession : IDisposable
         {
             throw new UserError($"checkpoint '{path}': {e.Message}", e);
         }
-        foreach (var (name, tensor) in model.state_dict())
-            if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
-                throw new UserError($"checkpoint '{path}': weight '{name}' holds values that are not finite (NaN or infinite)");
+        if (FirstNonFiniteWeight(model) is { } name)
+            throw new UserError($"checkpoint '{path}': weight '{name}' holds values that are not finite (NaN or infinite)");
     }
 
     private static void LoadWeights(ContrastiveModel model, byte[] weights)
