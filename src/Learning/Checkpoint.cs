@@ -11,8 +11,11 @@ namespace VideoSsl.Learning;
 [JsonConverter(typeof(ChoiceConverter<ModelKind>))]
 public enum ModelKind
 {
-    /// <summary>The four-block convolutional encoder of <see cref="ContrastiveModel"/>.</summary>
+    /// <summary>The four-block convolutional encoder (<see cref="Backbones.SmallBackbone"/>).</summary>
     Small,
+
+    /// <summary>The ResNet-18 backbone (<see cref="Backbones.ResNetBackbone"/>).</summary>
+    ResNet18,
 }
 
 /// <summary>
@@ -28,7 +31,10 @@ public sealed record CheckpointInfo(
     ModelSettings Model,
     int FrameSize,
     double? Score = null,
-    ModelKind ModelKind = ModelKind.Small);
+    ModelKind ModelKind = ModelKind.Small)
+{
+    public static ModelKind KindOf(ModelSettings model) => model.Backbone == Backbones.BackboneKind.ResNet18 ? ModelKind.ResNet18 : ModelKind.Small;
+}
 
 /// <summary>
 /// One checkpoint: info, the run's full configuration (as JSON, owned by the caller), the sampler state, model
@@ -132,6 +138,8 @@ public sealed record Checkpoint(
             if (info.Model is null || info.Model.Problems().Any() || info.FrameSize is < 16 or > 1024)
                 throw new UserError($"checkpoint '{path}': its info describes no model this build can make");
             if (!Enum.IsDefined(info.ModelKind)) throw new UserError($"checkpoint '{path}': model kind {info.ModelKind} is not known to this build");
+            if (info.ModelKind != CheckpointInfo.KindOf(info.Model))
+                throw new UserError($"checkpoint '{path}': its model kind ({Engine.Choice<ModelKind>.Name(info.ModelKind)}) and its model's backbone ({Engine.Choice<Backbones.BackboneKind>.Name(info.Model.Backbone)}) disagree");
             byte[] sampler = Section("sampler");
             return new Checkpoint(
                 info,

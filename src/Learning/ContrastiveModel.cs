@@ -1,106 +1,135 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using VideoSsl.Learning.Backbones;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
 namespace VideoSsl.Learning;
 
 /// <summary>
-/// The encoder: conv blocks (3x3, stride 2, BatchNorm, ReLU) that keep a spatial feature map (what the overlay's
-/// heatmaps are made from), global average pooling of every block's map to the embedding (what <c>embed</c> writes, see
-/// <see cref="Embed"/>), and a projection head on the last block's pooled features
+/// The encoder: a backbone of stages that keep a spatial feature map (the last one's is what the overlay's heatmaps
+/// are made from), global average pooling of chosen stages' maps to the embedding (what <c>embed</c> writes, see
+/// <see cref="Embed"/>), and a projection head on the last stage's pooled features
 /// (Linear, BatchNorm, ReLU, Linear; the BatchNorm keeps the hidden units
 /// from dying, which would collapse every embedding to one point) whose L2-normalised output is what the loss compares.
+/// With <see cref="ModelSettings.KeepImageNet"/> a second, never-trained copy of the ImageNet backbone adds its pooled
+/// stages to the embedding.
 /// </summary>
 public sealed class ContrastiveModel : Module<Tensor, Tensor>
 {
-    // The Sequential keeps the parameter names checkpoints and the PyTorch export use (backbone.conv0.weight, ...);
-    // the forward pass walks the same modules itself so that each BatchNorm and ReLU pair runs fused.
-    private readonly Sequential backbone;
+    // Field names are the parameter names checkpoints and the PyTorch export use (backbone.conv0.weight, head.fc1.weight, ...).
+    private readonly Backbone backbone;
+    private readonly Backbone? imagenet;
     private readonly Sequential head;
-    private readonly Conv2d[] _convolutions;
-    private readonly BatchNorm2d[] _norms;
+    private readonly int[] _pooledStages;
 
-    public ContrastiveModel(ModelSettings settings) : base(nameof(ContrastiveModel))
+    /// <param name="initialWeights">Load the weights <see cref="ModelSettings.Init"/> names (ImageNet); false when a checkpoint's will replace them.</param>
+    public ContrastiveModel(ModelSettings settings, bool initialWeights = true) : base(nameof(ContrastiveModel))
     {
         Settings = settings;
-        var blocks = new List<(string, Module<Tensor, Tensor>)>();
-        _convolutions = new Conv2d[settings.Channels.Length];
-        _norms = new BatchNorm2d[settings.Channels.Length];
-        long channelsIn = 3;
-        for (int i = 0; i < settings.Channels.Length; i++)
-        {
-            long channels = settings.Channels[i];
-            _convolutions[i] = Conv2d(channelsIn, channels, kernel_size: 3, stride: 2, padding: 1, bias: false);
-            _norms[i] = BatchNorm2d(channels);
-            blocks.Add(($"conv{i}", _convolutions[i]));
-            blocks.Add(($"norm{i}", _norms[i]));
-            blocks.Add(($"relu{i}", ReLU(inplace: true)));
-            channelsIn = channels;
-        }
-        backbone = Sequential(blocks);
+        _pooledStages = settings.PooledStageIndexes;
+        backbone = Backbone.Create(settings);
         long hidden = settings.ProjectionHidden * settings.Width;
         head = Sequential(
-            ("fc1", Linear(channelsIn, hidden, hasBias: false)),
+            ("fc1", Linear(settings.Channels[^1], hidden, hasBias: false)),
             ("norm", BatchNorm1d(hidden)),
             ("relu", ReLU(inplace: true)),
             ("fc2", Linear(hidden, settings.EmbeddingDim)));
-        RegisterComponents();
+        register_module(nameof(backbone), backbone);
+        if (settings.KeepImageNet)
+        {
+            imagenet = Backbone.Create(settings);
+            register_module(nameof(imagenet), imagenet);
+            foreach (var p in imagenet.parameters()) p.requires_grad = false;
+        }
+        register_module(nameof(head), head);
+        if (initialWeights && settings.Init == InitKind.ImageNet)
+        {
+            ImageNetWeights.Load((ResNetBackbone)backbone);
+            if (imagenet is not null) ImageNetWeights.Load((ResNetBackbone)imagenet);
+        }
     }
 
     public ModelSettings Settings { get; }
 
-    /// <summary>[B, C, H/16, W/16] spatial features.</summary>
-    public Tensor FeatureMap(Tensor images) => Blocks(images, pooled: null);
+    /// <summary>[B, C, H/s, W/s] the last stage's spatial features.</summary>
+    public Tensor FeatureMap(Tensor images) => backbone.forward(images);
 
-    /// <summary>The last block's map; <paramref name="pooled"/>, when given, also receives every block's pooled [B, C_i] features.</summary>
-    private Tensor Blocks(Tensor images, List<Tensor>? pooled)
+    /// <summary>The trainable backbone (what freezing and the backbone's learning rate apply to).</summary>
+    public Backbone Backbone => backbone;
+
+    /// <summary>The projection head's parameters.</summary>
+    public IEnumerable<Parameter> HeadParameters() => head.parameters();
+
+    /// <summary>
+    /// Training mode for the adapted parts: the never-trained ImageNet copy, frozen stages and (when asked)
+    /// every backbone BatchNorm stay in evaluation mode, so their statistics do not move.
+    /// </summary>
+    public void TrainMode(AdaptSettings adapt)
+    {
+        train();
+        imagenet?.eval();
+        for (int i = 0; i < adapt.FreezeStages; i++)
+            foreach (var module in backbone.StageModules(i)) module.eval();
+        if (adapt.BatchNorm == BatchNormMode.Frozen)
+            foreach (var (_, module) in backbone.named_modules())
+                if (module is BatchNorm2d) module.eval();
+    }
+
+    /// <summary>The last stage's map; <paramref name="pooled"/>, when given, also receives the pooled [B, C_i] features of the pooled stages.</summary>
+    private static Tensor Stages(Backbone stages, Tensor images, List<Tensor>? pooled, int[] pooledStages)
     {
         var map = images;
-        for (int i = 0; i < _convolutions.Length; i++)
+        for (int i = 0; i < stages.StageCount; i++)
         {
-            using var convolved = _convolutions[i].forward(map);
+            var next = stages.Stage(i, map);
             if (i > 0) map.Dispose();
-            map = BatchNormRelu.Forward(_norms[i], convolved);
-            pooled?.Add(map.mean([2, 3]));
+            map = next;
+            if (pooled is not null && pooledStages.Contains(i)) pooled.Add(map.mean([2, 3]));
         }
         return map;
     }
 
     /// <summary>
-    /// [B, sum of C_i] the embedding users get (what <c>embed</c> writes and <c>eval</c> measures): every block's
-    /// globally pooled features, each L2-normalised, side by side, scaled to unit length. The last block alone
-    /// learns what the loss asks (time within a scene) and lets go of what tells one video from another: on the
-    /// held-out clips its same-video retrieval fell below raw pixels', while the earlier blocks keep colour and
-    /// layout, for the same near/far AUC and a Kendall's tau as high or higher (README, *Does it learn?*).
+    /// [B, <see cref="ModelSettings.FeatureDim"/>] the embedding users get (what <c>embed</c> writes and <c>eval</c>
+    /// measures): the pooled stages' globally pooled features, each L2-normalised, side by side, scaled to unit
+    /// length. The last stage alone learns what the loss asks (time within a scene) and lets go of what tells one
+    /// video from another: on the held-out clips the small encoder's last block fell below raw pixels on same-video
+    /// retrieval, while the earlier blocks keep colour and layout (README, *Does it learn?*).
     /// </summary>
-    public Tensor Embed(Tensor images) => WithPooledBlocks(images, Embedding);
+    public Tensor Embed(Tensor images) => WithPooledStages(images, Embedding);
 
-    /// <summary>The embedding ([B, sum of C_i], see <see cref="Embed"/>) and the projections ([B, D], what the loss sees) from one pass.</summary>
-    public (Tensor Features, Tensor Projected) ForwardBoth(Tensor images) => WithPooledBlocks(images, pooled =>
+    /// <summary>The embedding ([B, FeatureDim], see <see cref="Embed"/>) and the projections ([B, D], what the loss sees) from one pass.</summary>
+    public (Tensor Features, Tensor Projected) ForwardBoth(Tensor images) => WithPooledStages(images, (pooled, last) =>
     {
-        using var projected = head.forward(pooled[^1]);
-        return (Embedding(pooled), functional.normalize(projected, p: 2, dim: 1));
+        using var lastPooled = last.mean([2, 3]);
+        using var projected = head.forward(lastPooled);
+        return (Embedding(pooled, last), functional.normalize(projected, p: 2, dim: 1));
     });
 
-    /// <summary>Runs the blocks, hands every block's pooled features to <paramref name="use"/>, then lets them go.</summary>
-    private T WithPooledBlocks<T>(Tensor images, Func<List<Tensor>, T> use)
+    /// <summary>Runs the stages, hands the pooled stages' features (and the last map) to <paramref name="use"/>, then lets them go.</summary>
+    private T WithPooledStages<T>(Tensor images, Func<List<Tensor>, Tensor, T> use)
     {
-        var pooled = new List<Tensor>(_convolutions.Length);
+        var pooled = new List<Tensor>(_pooledStages.Length * 2);
         try
         {
-            Blocks(images, pooled).Dispose();
-            return use(pooled);
+            using var last = Stages(backbone, images, pooled, _pooledStages);
+            if (imagenet is not null)
+            {
+                using var noGrad = no_grad();
+                Stages(imagenet, images, pooled, _pooledStages).Dispose();
+            }
+            return use(pooled, last);
         }
         finally
         {
-            foreach (var block in pooled) block.Dispose();
+            foreach (var stage in pooled) stage.Dispose();
         }
     }
 
-    private static Tensor Embedding(List<Tensor> pooled)
+    private static Tensor Embedding(List<Tensor> pooled, Tensor last)
     {
-        var parts = pooled.Select(block => functional.normalize(block, p: 2, dim: 1)).ToArray();
+        var parts = pooled.Select(stage => functional.normalize(stage, p: 2, dim: 1)).ToArray();
         try
         {
             return cat(parts, dim: 1).mul_(1 / Math.Sqrt(parts.Length));

@@ -13,7 +13,7 @@ public sealed class FrameEmbedder : IDisposable
     public FrameEmbedder(Checkpoint checkpoint, Device device)
         : this(TrainingSession.LoadForInference(checkpoint, device), checkpoint.Info.FrameSize, device) { }
 
-    /// <summary>An encoder of the given shape with freshly initialised (untrained) weights, seeded.</summary>
+    /// <summary>An encoder of the given shape at its starting weights, untrained: random and seeded, or ImageNet's (<see cref="ModelSettings.Init"/>).</summary>
     public static FrameEmbedder Untrained(ModelSettings settings, int frameSize, Device device, long seed)
     {
         ComputeDevice.Seed(seed);

@@ -1,12 +1,18 @@
 using System.Text.Json.Serialization;
 using VideoSsl.Engine;
+using VideoSsl.Learning.Backbones;
 
 namespace VideoSsl.Learning;
 
 /// <summary>The encoder's shape. Saved in every checkpoint: a checkpoint only loads into the same shape.</summary>
 public sealed record ModelSettings
 {
-    /// <summary>Channel multiplier: 1 gives conv blocks of 32, 64, 128, 256 channels; 2 doubles each.</summary>
+    public BackboneKind Backbone { get; init; } = BackboneKind.Small;
+
+    /// <summary>Where the backbone's weights start (ImageNet: the resnet18 backbone only). Not part of the shape: a resumed run takes the checkpoint's weights.</summary>
+    public InitKind Init { get; init; } = InitKind.Scratch;
+
+    /// <summary>Channel multiplier of the small backbone: 1 gives conv blocks of 32, 64, 128, 256 channels; 2 doubles each.</summary>
     public int Width { get; init; } = 1;
 
     /// <summary>Hidden width of the projection head, times <see cref="Width"/>.</summary>
@@ -15,12 +21,31 @@ public sealed record ModelSettings
     /// <summary>Size of the projected, L2-normalised embedding the loss sees.</summary>
     public int EmbeddingDim { get; init; } = 128;
 
-    [JsonIgnore]
-    public int[] Channels => [32 * Width, 64 * Width, 128 * Width, 256 * Width];
+    /// <summary>The backbone stages (1 to 4) whose pooled features make the embedding; null: every stage.</summary>
+    public int[]? PooledStages { get; init; }
 
-    /// <summary>Size of the embedding: every block's pooled features side by side (what <c>embed</c> writes).</summary>
+    /// <summary>
+    /// Keep the ImageNet backbone, never trained, beside the adapted one, its pooled stages in the embedding next to
+    /// the adapted ones' (resnet18 with ImageNet weights only): what ImageNet gives cannot be worn away.
+    /// </summary>
+    public bool KeepImageNet { get; init; }
+
     [JsonIgnore]
-    public int FeatureDim => Channels.Sum();
+    public int[] Channels => Backbone == BackboneKind.ResNet18
+        ? ResNetBackbone.Channels.Select(c => (int)c).ToArray()
+        : [32 * Width, 64 * Width, 128 * Width, 256 * Width];
+
+    /// <summary>0-based indexes of the pooled stages, in order.</summary>
+    [JsonIgnore]
+    public int[] PooledStageIndexes => (PooledStages ?? Enumerable.Range(1, Channels.Length).ToArray()).Select(s => s - 1).Order().ToArray();
+
+    /// <summary>Size of the embedding: the pooled stages' features side by side (twice over with <see cref="KeepImageNet"/>; what <c>embed</c> writes).</summary>
+    [JsonIgnore]
+    public int FeatureDim => PooledStageIndexes.Sum(i => Channels[i]) * (KeepImageNet ? 2 : 1);
+
+    /// <summary>The same shape whatever the weights started from (what a checkpoint must match to load).</summary>
+    public bool SameShape(ModelSettings other) => this with { Init = default, PooledStages = null } == other with { Init = default, PooledStages = null }
+        && PooledStageIndexes.SequenceEqual(other.PooledStageIndexes);
 
     /// <summary>
     /// Multiply-adds of one forward pass of one frame, counted as 2 FLOPs each (convolutions and linear layers;
@@ -28,24 +53,50 @@ public sealed record ModelSettings
     /// </summary>
     public double ForwardFlopsPerFrame(int size)
     {
-        double flops = 0;
-        int channelsIn = 3, side = size;
-        foreach (int channels in Channels)
-        {
-            side = (side + 1) / 2;   // 3x3, stride 2, padding 1
-            flops += 2.0 * channelsIn * channels * 9 * side * side;
-            channelsIn = channels;
-        }
+        var stages = Backbone == BackboneKind.ResNet18 ? ResNetBackbone.StageFlops(size) : SmallBackbone.StageFlops(Channels, size);
         int hidden = ProjectionHidden * Width;
-        return flops + 2.0 * channelsIn * hidden + 2.0 * hidden * EmbeddingDim;
+        return stages.Sum() + 2.0 * Channels[^1] * hidden + 2.0 * hidden * EmbeddingDim;
     }
 
     public IEnumerable<string> Problems()
     {
         if (Width < 1 || Width > 8) yield return $"width must be between 1 and 8 (got {Width})";
+        if (Backbone != BackboneKind.Small && Width != 1) yield return $"width applies to the small backbone only (got {Width} with {Choice<BackboneKind>.Name(Backbone)})";
         if (ProjectionHidden < 8) yield return $"projection-hidden must be at least 8 (got {ProjectionHidden})";
         if (EmbeddingDim < 2) yield return $"embedding-dim must be at least 2 (got {EmbeddingDim})";
+        if (Init == InitKind.ImageNet && Backbone != BackboneKind.ResNet18) yield return "init imagenet needs the resnet18 backbone (the small backbone has no ImageNet weights)";
+        if (KeepImageNet && Init != InitKind.ImageNet) yield return "keep-imagenet needs init imagenet";
+        if (PooledStages is { } pooled && (pooled.Length == 0 || pooled.Any(s => s < 1 || s > Channels.Length) || pooled.Distinct().Count() != pooled.Length))
+            yield return $"pooled-stages must name distinct stages from 1 to {Channels.Length} (got {string.Join(",", pooled)})";
     }
+}
+
+/// <summary>What of the backbone training changes, and how fast (for adapting ImageNet weights without wearing them away).</summary>
+public sealed record AdaptSettings
+{
+    /// <summary>The first N backbone stages keep their weights and BatchNorm statistics (0: train every stage).</summary>
+    public int FreezeStages { get; init; }
+
+    /// <summary>The backbone's learning rate as a share of the head's (<c>lr</c>).</summary>
+    public double BackboneLrScale { get; init; } = 1;
+
+    /// <summary>Adapted: BatchNorm normalises with each batch's statistics and updates its running ones; frozen: it keeps the ones it started with.</summary>
+    public BatchNormMode BatchNorm { get; init; } = BatchNormMode.Adapted;
+
+    public IEnumerable<string> Problems(ModelSettings model)
+    {
+        int stages = model.Channels.Length;
+        if (FreezeStages < 0 || FreezeStages > stages) yield return $"freeze-stages must be from 0 to {stages} (got {FreezeStages})";
+        if (!(BackboneLrScale > 0) || BackboneLrScale > 10) yield return $"backbone-lr-scale must be above 0 and at most 10 (got {BackboneLrScale})";
+    }
+}
+
+/// <summary>How BatchNorm layers behave in training (<see cref="AdaptSettings.BatchNorm"/>).</summary>
+[JsonConverter(typeof(ChoiceConverter<BatchNormMode>))]
+public enum BatchNormMode
+{
+    Adapted,
+    Frozen,
 }
 
 /// <summary>The training objective's kind (see <see cref="ContrastiveObjective"/> for each one's loss).</summary>
@@ -150,6 +201,7 @@ public sealed record TrainerSettings
     public LossSettings Loss { get; init; } = new();
     public OptimizerSettings Optimizer { get; init; } = new();
     public AugmentSettings Augment { get; init; } = new();
+    public AdaptSettings Adapt { get; init; } = new();
 
     /// <summary>Write a checkpoint every this many steps (and always at the end).</summary>
     public int CheckpointEvery { get; init; } = 100;
@@ -161,7 +213,7 @@ public sealed record TrainerSettings
     public int Threads { get; init; }
 
     public IEnumerable<string> Problems() =>
-        Model.Problems().Concat(Loss.Problems()).Concat(Optimizer.Problems()).Concat(Augment.Problems()).Concat(Own());
+        Model.Problems().Concat(Loss.Problems()).Concat(Optimizer.Problems()).Concat(Augment.Problems()).Concat(Adapt.Problems(Model)).Concat(Own());
 
     private IEnumerable<string> Own()
     {

@@ -42,21 +42,21 @@ public sealed class TrainingSession : IDisposable
         Device = device;
         if (settings.Threads > 0) torch.set_num_threads(settings.Threads);
         ComputeDevice.Seed(seed);
-        var model = new ContrastiveModel(settings.Model);
+        var model = new ContrastiveModel(settings.Model, initialWeights: resume is null);
         if (resume is not null)
         {
-            if (resume.Info.Model != settings.Model)
+            if (!resume.Info.Model.SameShape(settings.Model))
                 throw new UserError($"checkpoint holds a model of another shape ({Describe(resume.Info.Model)}) than the configuration asks for ({Describe(settings.Model)})");
             LoadWeights(model, resume.Model);
         }
         Model = model.to(device);
-        _optimizer = optim.AdamW(Model.parameters(), settings.Optimizer.LearningRate, weight_decay: settings.Optimizer.WeightDecay);
+        _optimizer = CreateOptimizer(Model, settings);
         _optimizerState = (TorchSharp.Modules.OptimizerHelper)_optimizer;
         LearningRate = settings.Optimizer.LearningRate;
         if (resume is not null)
         {
             LoadOptimizer(resume);
-            LearningRate = _optimizer.ParamGroups.First().LearningRate;   // a rate cut before the checkpoint stays cut
+            LearningRate = _optimizer.ParamGroups.Last().LearningRate;   // a rate cut before the checkpoint stays cut (the last group is the head's, at the full rate)
             using var state = tensor(resume.RandomState, dtype: ScalarType.Byte);
             torch.set_rng_state(state);
             Step = resume.Info.Step;
@@ -72,7 +72,31 @@ public sealed class TrainingSession : IDisposable
     public void SetLearningRate(double learningRate)
     {
         LearningRate = learningRate;
-        foreach (var group in _optimizer.ParamGroups) group.LearningRate = learningRate;
+        var groups = _optimizer.ParamGroups.ToList();
+        for (int g = 0; g < groups.Count; g++) groups[g].LearningRate = learningRate * (g < groups.Count - 1 ? _settings.Adapt.BackboneLrScale : 1);
+    }
+
+    /// <summary>
+    /// AdamW over what trains: the backbone's stages after the frozen ones, at <see cref="AdaptSettings.BackboneLrScale"/>
+    /// times the rate, then the head at the full rate (always the last group). Frozen stages' weights take no gradient.
+    /// </summary>
+    private static optim.Optimizer CreateOptimizer(ContrastiveModel model, TrainerSettings settings)
+    {
+        var adapt = settings.Adapt;
+        var backbone = model.Backbone;
+        var trained = new List<TorchSharp.Modules.Parameter>();
+        for (int i = 0; i < backbone.StageCount; i++)
+        foreach (var module in backbone.StageModules(i))
+        foreach (var p in module.parameters())
+        {
+            p.requires_grad = i >= adapt.FreezeStages;
+            if (p.requires_grad) trained.Add(p);
+        }
+        double lr = settings.Optimizer.LearningRate, decay = settings.Optimizer.WeightDecay;
+        var groups = new List<TorchSharp.Modules.AdamW.ParamGroup>();
+        if (trained.Count > 0) groups.Add(new(trained, lr: lr * adapt.BackboneLrScale, weight_decay: decay));
+        groups.Add(new(model.HeadParameters(), lr: lr, weight_decay: decay));
+        return optim.AdamW(groups, lr, weight_decay: decay);
     }
 
     /// <summary>
@@ -112,7 +136,7 @@ public sealed class TrainingSession : IDisposable
         double floor, chance;
         using (NewDisposeScope())
         {
-            Model.train();
+            Model.TrainMode(_settings.Adapt);
             int k = batch.Positives;
             var input = _augmenter.ModelInput(batch.Pixels, n, k * n, batch.Size, Device);
             Tensor embedded, features = null!;
@@ -168,7 +192,8 @@ public sealed class TrainingSession : IDisposable
         var optimizer = new MemoryStream();
         using (var writer = new BinaryWriter(optimizer, System.Text.Encoding.UTF8, leaveOpen: true)) _optimizerState.save_state_dict(writer);
         using var random = torch.get_rng_state();
-        var info = new CheckpointInfo(Checkpoint.CurrentFormat, Step, FramesSeen, lastLoss, DateTimeOffset.UtcNow, _settings.Model, frameSize, score);
+        var info = new CheckpointInfo(Checkpoint.CurrentFormat, Step, FramesSeen, lastLoss, DateTimeOffset.UtcNow, _settings.Model, frameSize, score,
+            CheckpointInfo.KindOf(_settings.Model));
         return new Checkpoint(info, runConfigJson, sampler, model.ToArray(), optimizer.ToArray(), random.bytes.ToArray());
     }
 
@@ -176,7 +201,7 @@ public sealed class TrainingSession : IDisposable
     public static ContrastiveModel LoadForInference(Checkpoint checkpoint, Device device)
     {
         ComputeDevice.EnsureLibTorch();
-        var model = new ContrastiveModel(checkpoint.Info.Model);
+        var model = new ContrastiveModel(checkpoint.Info.Model, initialWeights: false);
         LoadWeights(model, checkpoint.Model);
         var moved = model.to(device);
         moved.eval();
@@ -191,7 +216,7 @@ public sealed class TrainingSession : IDisposable
     {
         ComputeDevice.EnsureLibTorch();
         using var scope = NewDisposeScope();
-        using var model = new ContrastiveModel(checkpoint.Info.Model);
+        using var model = new ContrastiveModel(checkpoint.Info.Model, initialWeights: false);
         try
         {
             LoadWeights(model, checkpoint.Model);
@@ -216,7 +241,9 @@ public sealed class TrainingSession : IDisposable
         }
     }
 
-    private static string Describe(ModelSettings m) => $"width {m.Width}, projection {m.ProjectionHidden}, embedding {m.EmbeddingDim}";
+    private static string Describe(ModelSettings m) =>
+        $"{Engine.Choice<Backbones.BackboneKind>.Name(m.Backbone)}{(m.Backbone == Backbones.BackboneKind.Small ? $" width {m.Width}" : "")}, projection {m.ProjectionHidden}, embedding {m.EmbeddingDim}, "
+        + $"pooled stages {string.Join(",", m.PooledStageIndexes.Select(i => i + 1))}{(m.KeepImageNet ? ", ImageNet kept beside" : "")}";
 
     public void Dispose()
     {

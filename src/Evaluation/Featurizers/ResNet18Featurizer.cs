@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using VideoSsl.Engine;
+using VideoSsl.Learning.Backbones;
 
 namespace VideoSsl.Evaluation.Featurizers;
 
@@ -16,8 +17,7 @@ public sealed class ResNet18Featurizer : IFrameFeaturizer
 
     public ResNet18Featurizer(int threads = 0)
     {
-        string folder = Path.Combine(AppContext.BaseDirectory, "models");
-        string model = Path.Combine(folder, "ResNet18.onnx"), preprocess = Path.Combine(folder, "ResNetPreprocess.onnx");
+        string model = ImageNetWeights.ModelPath, preprocess = ImageNetWeights.PreprocessPath;
         if (!File.Exists(model) || !File.Exists(preprocess))
             throw new UserError($"the ResNet-18 baseline needs {model}; rebuild the program (the files come from the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18)");
         var options = new SessionOptions { IntraOpNumThreads = threads, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
