@@ -66,6 +66,24 @@ public sealed class Cli
     /// Numbers read with the invariant culture, and a bad one named in the user's terms ("--fps expects a number,
     /// not 'inf'") instead of System.CommandLine's type names.
     /// </summary>
+    /// <summary>embed's and eval's --pooled-stages: another choice of stages than the checkpoint's, from the same weights.</summary>
+    public static Option<string?> PooledStagesOption() =>
+        new("--pooled-stages") { Description = "Backbone stages whose pooled features make the embedding, e.g. 3,4 (default: the checkpoint's)" };
+
+    public static int[]? PooledStages(ParseResult parse, Option<string?> option) =>
+        parse.GetValue(option) is { } text ? IntList(option.Name, text) : null;
+
+    /// <summary>"3,4" as numbers, or a command-line error naming the option.</summary>
+    public static int[] IntList(string option, string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out values[i]))
+                throw UserError.CommandLine($"{option} expects numbers separated by commas, e.g. 3,4 (got '{Printable.Text(text)}')");
+        return values;
+    }
+
     public static Option<T?> Numeric<T>(Option<T?> option) where T : struct, IParsable<T>
     {
         option.CustomParser = result => ParseNumber<T>(option.Name, result);

@@ -18,14 +18,15 @@ public static class EmbedCommand
         var fps = Cli.Numeric(new Option<double?>("--fps") { Description = "Resample to F frames/s (default: each source's own rate)" });
         var device = Cli.Choice(new Option<DeviceChoice>("--device") { Description = "auto (CUDA when LibTorch sees a GPU, else the CPU), cpu or cuda (default auto)", DefaultValueFactory = _ => DeviceChoice.Auto });
         var batch = Cli.Numeric(new Option<int>("--batch") { Description = "Frames per forward pass", DefaultValueFactory = _ => 64 });
-        foreach (var option in new Option[] { checkpoint, sources, output, fps, device, batch }) command.Options.Add(option);
+        var pooled = Cli.PooledStagesOption();
+        foreach (var option in new Option[] { checkpoint, sources, output, fps, device, batch, pooled }) command.Options.Add(option);
 
         command.SetAction(parse => cli.Guard(parse, "embed", () =>
         {
             using var logging = cli.Logging(parse);
             var log = logging.CreateLogger("videossl");
             var request = new EmbedRequest(parse.GetValue(checkpoint)!, parse.GetValue(sources)!, parse.GetValue(output)!,
-                parse.GetValue(fps), parse.GetValue(device)!, parse.GetValue(batch));
+                parse.GetValue(fps), parse.GetValue(device)!, parse.GetValue(batch), Cli.PooledStages(parse, pooled));
             var graph = new EmbeddingGraph(logging);
             var summary = ProgressDisplay.Run(cli.Console, log, "embed", observer => graph.Run(request, observer, cli.Termination.Token));
             Cli.Print($"Embedded {summary.Rows} frames as {summary.Dimension}-d features{(summary.Interrupted ? " (interrupted: incomplete)" : "")}.");

@@ -23,13 +23,15 @@ public static class EvalCommand
         var labels = new Option<string?>("--labels") { Description = "Folder with one sub-folder of videos per class: adds a linear probe (its videos replace --source)" };
         var seed = Cli.Numeric(new Option<long>("--seed") { Description = "Seed of the random-weights baseline", DefaultValueFactory = _ => 1234 });
         var inStream = new Option<string[]>("--in-stream") { Description = "The run's recent training input (RUN_DIR/recent, from train --keep-recent): the same metrics there too, in-stream against out-of-stream (--source)", AllowMultipleArgumentsPerToken = true };
-        foreach (var option in new Option[] { checkpoint, sources, output, fps, device, noResNet, align, labels, seed, inStream }) command.Options.Add(option);
+        var pooled = Cli.PooledStagesOption();
+        foreach (var option in new Option[] { checkpoint, sources, output, fps, device, noResNet, align, labels, seed, inStream, pooled }) command.Options.Add(option);
 
         command.SetAction(parse => cli.Guard(parse, "eval", () =>
         {
             using var logging = cli.Logging(parse);
             var request = new EvalRequest(parse.GetValue(checkpoint)!, parse.GetValue(sources) ?? [], parse.GetValue(output)!,
-                parse.GetValue(fps), parse.GetValue(device)!, !parse.GetValue(noResNet), parse.GetValue(align), parse.GetValue(labels), parse.GetValue(seed));
+                parse.GetValue(fps), parse.GetValue(device)!, !parse.GetValue(noResNet), parse.GetValue(align), parse.GetValue(labels), parse.GetValue(seed),
+                Cli.PooledStages(parse, pooled));
             var report = new EvaluationRun(logging).Run(request, cli.Termination.Token);
             Print(report);
             Cli.Print($"report: {Path.Combine(request.Out, "report.md")} (and report.json, {report.Files.Count - 2} plots)");

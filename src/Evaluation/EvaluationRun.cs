@@ -5,6 +5,7 @@ using VideoSsl.Evaluation.Featurizers;
 using VideoSsl.Evaluation.Metrics;
 using VideoSsl.Graph;
 using VideoSsl.Learning;
+using VideoSsl.Learning.Backbones;
 using VideoSsl.Messages;
 
 namespace VideoSsl.Evaluation;
@@ -19,7 +20,8 @@ public sealed record EvalRequest(
     bool ResNet = true,
     IReadOnlyList<string>? Align = null,
     string? Labels = null,
-    long Seed = 1234);
+    long Seed = 1234,
+    int[]? PooledStages = null);
 
 /// <summary>Every metric of one featurizer.</summary>
 public sealed record FeaturizerResult(
@@ -54,11 +56,23 @@ public sealed class EvaluationRun(ILoggerFactory logs)
 {
     private readonly ILogger _log = logs.CreateLogger("eval");
 
+    /// <summary>
+    /// The encoder before training, so that training's own gain shows: random weights, or the ImageNet backbone
+    /// not adapted, at the training frame size with the same pooled stages (the 224-px resnet18 row is ONNX Runtime's).
+    /// </summary>
+    private static EncoderFeaturizer StartingPoint(ModelSettings model, int frameSize, TorchSharp.torch.Device device, long seed) => model.Init == InitKind.ImageNet
+        ? new EncoderFeaturizer("imagenet-frozen", $"the same backbone with its ImageNet weights, not adapted: the pooled features of stages {Stages(model)} at {frameSize} px",
+            FrameEmbedder.Untrained(model with { KeepImageNet = false }, frameSize, device, seed))
+        : new EncoderFeaturizer("random-init", "the same encoder with its initial random weights", FrameEmbedder.Untrained(model, frameSize, device, seed));
+
+    private static string Stages(ModelSettings model) => string.Join(",", model.PooledStageIndexes.Select(i => i + 1));
+
     public EvalReport Run(EvalRequest request, CancellationToken cancel)
     {
         if (!(request.Fps > 0 && request.Fps <= 60)) throw UserError.CommandLine($"fps must be above 0 and at most 60 (got {request.Fps})");
         OutputFolder.Create(request.Out, $"out '{request.Out}'");
         var (checkpoint, checkpointPath) = CheckpointStore.Open(request.Checkpoint, message => _log.LogWarning("{Message}", message));
+        checkpoint = checkpoint.PoolingStages(request.PooledStages);
         var trained = RunConfig.FromJson(checkpoint.RunConfigJson, checkpointPath);
         double posWindow = trained.Sampler.PosWindow, negGap = trained.Sampler.NegGap;
         if (posWindow < 1 / request.Fps)
@@ -70,12 +84,12 @@ public sealed class EvaluationRun(ILoggerFactory logs)
         var device = ComputeDevice.Resolve(request.Device);
 
         var learned = new FrameEmbedder(checkpoint, device);
+        var model = checkpoint.Info.Model;
         var featurizers = new List<IFrameFeaturizer>
         {
-            new EncoderFeaturizer("learned", $"the trained encoder's embedding, every block's pooled features (step {checkpoint.Info.Step}), as embed writes them", learned),
+            new EncoderFeaturizer("learned", $"the trained encoder's embedding, the pooled features of stages {Stages(model)}{(model.KeepImageNet ? " beside the kept ImageNet backbone's" : "")} (step {checkpoint.Info.Step}), as embed writes them", learned),
             new EncoderFeaturizer("learned-head", "the trained projection head's output, what the loss compared", learned, projected: true, ownsEmbedder: false),
-            new EncoderFeaturizer("random-init", "the same encoder with its initial random weights",
-                FrameEmbedder.Untrained(checkpoint.Info.Model, checkpoint.Info.FrameSize, device, request.Seed)),
+            StartingPoint(model, checkpoint.Info.FrameSize, device, request.Seed),
             new RawPixelFeaturizer(checkpoint.Info.FrameSize),
         };
         if (request.ResNet) featurizers.Add(new ResNet18Featurizer());

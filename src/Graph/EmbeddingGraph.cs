@@ -9,7 +9,7 @@ using VideoSsl.Messages;
 namespace VideoSsl.Graph;
 
 /// <summary>What to embed, with which checkpoint, into which file.</summary>
-public sealed record EmbedRequest(string Checkpoint, IReadOnlyList<string> Sources, string Out, double? Fps, DeviceChoice Device, int Batch = 64);
+public sealed record EmbedRequest(string Checkpoint, IReadOnlyList<string> Sources, string Out, double? Fps, DeviceChoice Device, int Batch = 64, int[]? PooledStages = null);
 
 /// <summary>
 /// The embedding graph: decode -> embed. Sources are read one after another, every frame at the checkpoint's
@@ -33,6 +33,7 @@ public sealed class EmbeddingGraph
         if (!request.Out.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
             throw UserError.CommandLine($"out '{request.Out}': the embeddings file must end in .npy");
         var (checkpoint, checkpointPath) = CheckpointStore.Open(request.Checkpoint, message => _log.LogWarning("{Message}", message));
+        checkpoint = checkpoint.PoolingStages(request.PooledStages);
         var prepared = SourcePreparation.Prepare(request.Sources, realtime: false, _log, stop);
         if (prepared.Live.Count > 0)
             throw new UserError($"source '{prepared.Live[0].Path}': embed reads video files; a live source has no end to embed up to");

@@ -4,6 +4,7 @@ using VideoSsl.Decode;
 using VideoSsl.Engine;
 using VideoSsl.Messages.Overlay;
 using VideoSsl.Learning;
+using VideoSsl.Learning.Backbones;
 using VideoSsl.Sampling;
 
 namespace VideoSsl.Graph;
@@ -61,8 +62,36 @@ public sealed record RunConfig
         AllowTrailingCommas = true,
     };
 
+    /// <summary>
+    /// This configuration with <paramref name="backbone"/> and the frame size, initial weights, pooled stages and
+    /// adaptation that backbone is used with by default (each chosen by measurement, README *Does it learn?*).
+    /// </summary>
+    public RunConfig WithBackbone(BackboneKind backbone) => backbone switch
+    {
+        BackboneKind.ResNet18 => this with
+        {
+            Decode = Decode with { Size = 128 },
+            Trainer = Trainer with
+            {
+                Model = Trainer.Model with { Backbone = backbone, Init = InitKind.ImageNet, Width = 1, PooledStages = [3, 4], KeepImageNet = false },
+                Adapt = new AdaptSettings { FreezeStages = 2, BackboneLrScale = 0.1, BatchNorm = BatchNormMode.Frozen },
+            },
+        },
+        _ => this with
+        {
+            Decode = Decode with { Size = new DecodeSettings().Size },
+            Trainer = Trainer with
+            {
+                Model = Trainer.Model with { Backbone = backbone, Init = InitKind.Scratch, PooledStages = null, KeepImageNet = false },
+                Adapt = new AdaptSettings(),
+            },
+        },
+    };
+
     public IEnumerable<string> Problems()
     {
+        if (Trainer.Model.Backbone == BackboneKind.ResNet18 && ResNetBackbone.Problem(Decode.Size) is { } sizeProblem)
+            yield return sizeProblem;
         foreach (var p in Limits.Problems().Concat(Decode.Problems()).Concat(Sampler.Problems()).Concat(Trainer.Problems()).Concat(View.Problems()))
             yield return p;
         if (Sampler.Positives > 1 && Trainer.Loss.Kind == LossKind.Triplet)

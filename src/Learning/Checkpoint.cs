@@ -58,6 +58,15 @@ public sealed record Checkpoint(
     private const int MaxSections = 64;
     private static readonly byte[] Magic = "VSSLCKPT"u8.ToArray();
 
+    /// <summary>This checkpoint with its embedding read out from other stages (null: as saved); the weights are the same.</summary>
+    public Checkpoint PoolingStages(int[]? stages)
+    {
+        if (stages is null) return this;
+        var model = Info.Model with { PooledStages = stages };
+        if (model.Problems().FirstOrDefault() is { } problem) throw UserError.CommandLine(problem);
+        return this with { Info = Info with { Model = model } };
+    }
+
     /// <summary>Set on a checkpoint read from a file that could not be checked (format 1): what to warn about.</summary>
     [JsonIgnore]
     public string? IntegrityWarning { get; init; }

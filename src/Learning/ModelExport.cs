@@ -2,6 +2,7 @@ using System.Text.Json;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using VideoSsl.Engine;
+using VideoSsl.Learning.Backbones;
 using static TorchSharp.torch;
 
 namespace VideoSsl.Learning;
@@ -23,19 +24,28 @@ public static class ModelExport
         if (extension == ".safetensors") model.save_safetensors(path);
         else model.save_py(path);
         string description = Path.ChangeExtension(path, ".json");
+        var settings = checkpoint.Info.Model;
+        bool resnet = settings.Backbone == BackboneKind.ResNet18;
         File.WriteAllText(description, JsonSerializer.Serialize(new
         {
             format = "videossl-encoder",
-            width = checkpoint.Info.Model.Width,
-            projection_hidden = checkpoint.Info.Model.ProjectionHidden * checkpoint.Info.Model.Width,
-            embedding_dim = checkpoint.Info.Model.EmbeddingDim,
-            channels = checkpoint.Info.Model.Channels,
+            backbone = Choice<BackboneKind>.Name(settings.Backbone),
+            width = settings.Width,
+            projection_hidden = settings.ProjectionHidden * settings.Width,
+            embedding_dim = settings.EmbeddingDim,
+            channels = settings.Channels,
+            blocks_per_stage = resnet ? ResNetBackbone.BlocksPerStage : null,
             frame_size = checkpoint.Info.FrameSize,
             input = "RGB, NCHW float, pixel/255 then (x - mean) / std per channel",
+            input_conversion = resnet
+                ? "inside the backbone: channels reversed to BGR, back to 0-255, minus the buffer backbone.mean_image (1x3x224x224, resized bilinearly to the frame size)"
+                : null,
             mean = new[] { 0.485, 0.456, 0.406 },
             std = new[] { 0.229, 0.224, 0.225 },
-            embedding = "each block's ReLU output averaged over space and L2-normalised, the blocks side by side, divided by sqrt(blocks)",
-            feature_dim = checkpoint.Info.Model.FeatureDim,
+            pooled_stages = settings.PooledStageIndexes.Select(i => i + 1).ToArray(),
+            keep_imagenet = settings.KeepImageNet,
+            embedding = "each pooled stage's output averaged over space and L2-normalised, the stages side by side (the kept ImageNet backbone's after the adapted one's), divided by sqrt(count)",
+            feature_dim = settings.FeatureDim,
             step = checkpoint.Info.Step,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return (path, description);
@@ -44,7 +54,7 @@ public static class ModelExport
     /// <summary>Loads exported weights back into a model of the checkpoint's shape (for checking an export).</summary>
     public static ContrastiveModel Import(string path, ModelSettings settings)
     {
-        var model = new ContrastiveModel(settings);
+        var model = new ContrastiveModel(settings, initialWeights: false);
         if (Path.GetExtension(path).Equals(".safetensors", StringComparison.OrdinalIgnoreCase)) model.load_safetensors(path);
         else model.load_py(path);
         model.eval();

@@ -65,3 +65,66 @@ def info_nce(a, p, mask, temperature=0.1):
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
 
 
+
+
+class _Block(nn.Module):
+    """VideoSsl's ResidualBlock: conv-BN-ReLU, conv-BN, plus the shortcut (1x1 stride-2 projection where the map shrinks), ReLU."""
+
+    def __init__(self, c_in, c, stride):
+        super().__init__()
+        self.conv1, self.norm1 = nn.Conv2d(c_in, c, 3, stride, 1, bias=False), nn.BatchNorm2d(c)
+        self.conv2, self.norm2 = nn.Conv2d(c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c)
+        if stride != 1 or c_in != c:
+            self.down_conv, self.down_norm = nn.Conv2d(c_in, c, 1, stride, bias=False), nn.BatchNorm2d(c)
+        else:
+            self.down_conv = None
+
+    def forward(self, x):
+        y = self.norm2(self.conv2(F.relu(self.norm1(self.conv1(x)))))
+        return F.relu(y + (x if self.down_conv is None else self.down_norm(self.down_conv(x))))
+
+
+class ResNetBackbone(nn.Module):
+    """VideoSsl's resnet18 backbone (ML.NET's ImageNet ResNet-18: 2, 2, 2, 3 blocks), with the same parameter names."""
+
+    BLOCKS, CHANNELS = (2, 2, 2, 3), (64, 128, 256, 512)
+
+    def __init__(self):
+        super().__init__()
+        self.stem_conv, self.stem_norm = nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64)
+        self.register_buffer("mean_image", torch.zeros(1, 3, 224, 224))
+        c_in = 64
+        for s, (blocks, c) in enumerate(zip(self.BLOCKS, self.CHANNELS)):
+            for b in range(blocks):
+                setattr(self, f"layer{s + 1}_{b}", _Block(c_in, c, 2 if s > 0 and b == 0 else 1))
+                c_in = c
+
+    def stages(self, x):
+        """Each stage's map in turn; x is RGB standardised with MEAN and STD, converted to the ONNX model's BGR 0-255 minus its mean image."""
+        mean = self.mean_image if x.shape[2:] == (224, 224) else F.interpolate(self.mean_image, size=x.shape[2:], mode="bilinear", align_corners=False)
+        x = x.flip(1) * (STD.flip(1) * 255) + MEAN.flip(1) * 255 - mean
+        x = F.max_pool2d(F.relu(self.stem_norm(self.stem_conv(x))), 3, 2, 1)
+        for s, blocks in enumerate(self.BLOCKS):
+            for b in range(blocks):
+                x = getattr(self, f"layer{s + 1}_{b}")(x)
+            yield x
+
+
+def resnet_encoder(hidden=256, dim=128, keep_imagenet=False):
+    model = nn.Module()
+    model.backbone = ResNetBackbone()
+    if keep_imagenet:
+        model.imagenet = ResNetBackbone()
+    model.head = nn.Sequential(OrderedDict([("fc1", nn.Linear(512, hidden, bias=False)), ("norm", nn.BatchNorm1d(hidden)),
+                                            ("relu", nn.ReLU(inplace=True)), ("fc2", nn.Linear(hidden, dim))]))
+    return model
+
+
+def resnet_embed(model, x, pooled_stages):
+    """What VideoSsl's embed writes with the resnet18 backbone: the pooled stages (1-based), then the kept ImageNet copy's, each L2-normalised, unit length."""
+    parts = []
+    for backbone in [model.backbone] + ([model.imagenet] if hasattr(model, "imagenet") else []):
+        for s, x_s in enumerate(backbone.stages(x)):
+            if s + 1 in pooled_stages:
+                parts.append(F.normalize(x_s.mean((2, 3)), dim=1))
+    return torch.cat(parts, 1) / len(parts) ** 0.5

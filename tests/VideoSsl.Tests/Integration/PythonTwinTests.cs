@@ -41,12 +41,16 @@ public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
         Assert.StartsWith("steps 3 ", stdout);
     }
 
-    [Fact]
-    public void Exported_weights_load_in_pytorch_and_give_the_features_embed_gives()
+    [Theory]
+    [InlineData("small", 32)]
+    [InlineData("resnet18", 64)]
+    public void Exported_weights_load_in_pytorch_and_give_the_features_embed_gives(string backbone, int size)
     {
         using var work = new TempFolder("export-py");
-        var trained = VideoSslProcess.Run(work.Path, "train", "--source", clips.TestSrc, "--out", work["run"], "--max-steps", "3",
-            "--device", "cpu", "--size", "32", "--batch", "4", "--neg-gap", "1");
+        // resnet18: the ImageNet copy kept beside and two pooled stages, so the export carries both backbones and the choice.
+        string[] model = backbone == "resnet18" ? ["--backbone", "resnet18", "--keep-imagenet", "--pooled-stages", "2,4"] : [];
+        var trained = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], "--max-steps", "3",
+            "--device", "cpu", .. model, "--size", $"{size}", "--batch", "4", "--neg-gap", "1"]);
         Assert.True(trained.ExitCode == 0, trained.ToString());
         var exported = VideoSslProcess.Run(work.Path, "export", "--checkpoint", work["run"], "--out", work["encoder.pt"]);
         Assert.True(exported.ExitCode == 0, exported.ToString());
@@ -54,29 +58,35 @@ public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
         // The same random frames through the C# encoder and through PyTorch with the exported weights.
         var (checkpoint, _) = CheckpointStore.Open(work["run"]);
         using var embedder = new FrameEmbedder(checkpoint, CPU);
-        var pixels = new byte[2 * 32 * 32 * 3];
+        var pixels = new byte[2 * size * size * 3];
         new Random(4).NextBytes(pixels);
         File.WriteAllBytes(work["frames.bin"], pixels);
         float[] expected = embedder.Embed(pixels, 2);
         string script = $$"""
             import json, sys, numpy as np, torch, torch.nn.functional as F
             sys.path.insert(0, {{JsonSerializer.Serialize(Twin)}})
-            from model import encoder, embed, MEAN, STD
+            from model import encoder, embed, resnet_encoder, resnet_embed, MEAN, STD
             spec = json.load(open({{JsonSerializer.Serialize(work["encoder.json"])}}))
-            model = encoder(spec["channels"], spec["projection_hidden"], spec["embedding_dim"])
+            if spec["backbone"] == "resnet18":
+                model = resnet_encoder(spec["projection_hidden"], spec["embedding_dim"], spec["keep_imagenet"])
+                features_of = lambda x: resnet_embed(model, x, spec["pooled_stages"])
+            else:
+                model = encoder(spec["channels"], spec["projection_hidden"], spec["embedding_dim"])
+                features_of = lambda x: embed(model, x)
             model.load_state_dict(torch.load({{JsonSerializer.Serialize(work["encoder.pt"])}}))
             model.eval()
-            frames = np.fromfile({{JsonSerializer.Serialize(work["frames.bin"])}}, dtype=np.uint8).reshape(2, 32, 32, 3)
+            frames = np.fromfile({{JsonSerializer.Serialize(work["frames.bin"])}}, dtype=np.uint8).reshape(2, {{size}}, {{size}}, 3)
             x = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255
             with torch.no_grad():
-                features = embed(model, (x - MEAN) / STD)
-            print(json.dumps(features.flatten().tolist()))
+                features = features_of((x - MEAN) / STD)
+            print(json.dumps([spec["feature_dim"]] + features.flatten().tolist()))
             """;
         var (exit, stdout, stderr) = Python("-c", script);
         Assert.True(exit == 0, stderr);
         var actual = JsonSerializer.Deserialize<float[]>(stdout)!;
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
+        Assert.Equal(embedder.Dimension, (int)actual[0]);
+        Assert.Equal(expected.Length, actual.Length - 1);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i + 1], 4);
     }
 
     [Fact]
