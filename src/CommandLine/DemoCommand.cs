@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using VideoSsl.Evaluation;
 using VideoSsl.Decode;
 using VideoSsl.Decode.Sources;
 using VideoSsl.Engine;
@@ -82,7 +83,7 @@ public static class DemoCommand
             {
                 bool replace = parse.GetValue(overwrite) || outDir is null;
                 var summary = ProgressDisplay.Run(cli.Console, log, "demo",
-                    observer => new TrainingGraph(logging).Run(config, null, replace, observer, cli.Termination.Token, view));
+                    observer => new TrainingGraph(logging) { MonitorFactory = (c, token) => HeldOutMonitor.For(c, logging, token) }.Run(config, null, replace, observer, cli.Termination.Token, view));
                 view.Complete();
                 Cli.Print(string.Create(CultureInfo.InvariantCulture,
                     $"Trained {summary.Steps} steps in {summary.Seconds:0.0} s; stopped because {summary.StopReason}. Run folder: {summary.RunDirectory}"));

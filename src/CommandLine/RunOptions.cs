@@ -58,6 +58,9 @@ public static class RunOptions
         Text("--pooled-stages", "Backbone stages whose pooled features make the embedding, e.g. 3,4", c => c.Trainer.Model.PooledStages is { } s ? string.Join(",", s) : null, (c, v) => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { PooledStages = Cli.IntList("--pooled-stages", v) } } }, unset: "every stage"),
         Flag("--keep-imagenet", "Keep the ImageNet backbone, untrained, beside the adapted one: the embedding holds both one's pooled stages", c => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { KeepImageNet = true } } }),
         Flag("--no-keep-imagenet", "The embedding holds the adapted backbone's features only", c => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { KeepImageNet = false } } }),
+        Texts("--eval-source", "Held-out clips (files or folders) the online monitor measures every --eval-every steps: balanced AUC, tau and mAP into metrics.jsonl and the overlay; best.ckpt then follows their AUC", c => c.Monitor.Sources, (c, v) => c with { Monitor = c.Monitor with { Sources = v } }),
+        Number<int>("--eval-every", "Steps between the online monitor's measurements", c => c.Monitor.Every, (c, v) => c with { Monitor = c.Monitor with { Every = v } }),
+        Number<double>("--eval-fps", "Frames per second the online monitor takes from each clip", c => c.Monitor.Fps, (c, v) => c with { Monitor = c.Monitor with { Fps = v } }),
         Number<int>("--width", "Encoder width multiplier: 1 = 32-64-128-256 channels, 2 = twice as wide", c => c.Trainer.Model.Width, (c, v) => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { Width = v } } }),
         Pick("--loss", "graded (InfoNCE with soft targets falling with the time gap, see --time-scale), infonce (symmetric, masked) or triplet (TCN-style)", c => c.Trainer.Loss.Kind, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Kind = v } } }),
         Number<double>("--temperature", "InfoNCE temperature", c => c.Trainer.Loss.Temperature, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Temperature = v } } }),
@@ -124,6 +127,10 @@ public static class RunOptions
     private static Declaration Text(string name, string description, Func<RunConfig, string?> get, Func<RunConfig, string, RunConfig> set, string? unset = null) => new(name,
         (defaults, n) => new Option<string?>(n) { Description = Help(description, get(defaults) ?? unset) },
         (parse, option, config) => parse.GetValue((Option<string?>)option) is { } value ? set(config, value) : config);
+
+    private static Declaration Texts(string name, string description, Func<RunConfig, IReadOnlyList<string>> get, Func<RunConfig, string[], RunConfig> set) => new(name,
+        (defaults, n) => new Option<string[]>(n) { Description = Help(description, get(defaults) is { Count: > 0 } v ? string.Join(" ", v) : "none"), AllowMultipleArgumentsPerToken = true },
+        (parse, option, config) => parse.GetValue((Option<string[]>)option) is { Length: > 0 } value ? set(config, value) : config);
 
     private static Declaration Flag(string name, string description, Func<RunConfig, RunConfig> apply) => new(name,
         (_, n) => new Option<bool>(n) { Description = description },

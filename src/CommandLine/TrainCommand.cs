@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using VideoSsl.Evaluation;
 using VideoSsl.Engine;
 using VideoSsl.Messages.Overlay;
 using VideoSsl.Graph;
@@ -58,7 +59,7 @@ public static class TrainCommand
             }
 
             config = DisplaySizing.Resolve(config);
-            var graph = new TrainingGraph(logging);
+            var graph = new TrainingGraph(logging) { MonitorFactory = (c, token) => HeldOutMonitor.For(c, logging, token) };
             using var view = OverlayView.Open(config.View, $"VideoSsl: {config.Out}", Path.Combine(config.Out, "screenshots"), logging.CreateLogger("view"));
             var summary = ProgressDisplay.Run(cli.Console, log, "train",
                 observer => graph.Run(config, checkpoint, parse.GetValue(overwrite), observer, cli.Termination.Token, view));

@@ -164,43 +164,60 @@ public sealed class EvaluationRun(ILoggerFactory logs)
     /// <summary>One decode pass per frame size; every featurizer of that size sees the same frames, in batches.</summary>
     private Dictionary<string, FrameSet> Featurize(PreparedSources prepared, IReadOnlyList<IFrameFeaturizer> featurizers, double fps, CancellationToken cancel)
     {
-        var names = UniqueNames(prepared.Files.Select(f => f.Source.Name).ToList(), prepared.Files.Select(f => f.Source.Path).ToList());
         var sets = new Dictionary<string, FrameSet>();
         foreach (var group in featurizers.GroupBy(f => f.FrameSize))
         {
-            int size = group.Key;
-            var settings = new DecodeSettings { Size = size, Fps = fps, ParallelSources = 1 };
-            var schedule = DecodeSchedule.Files(prepared.Files, 1, settings);
-            var decode = new DecodeStage(schedule, [], settings, DecodeResumePoint.FromStart(1), null, logs.CreateLogger("decode"));
             var features = group.ToDictionary(f => f.Name, _ => new List<float>());
-            var videos = new List<int>();
-            var times = new List<double>();
-            const int batch = 32;
-            var pixels = new byte[batch * size * size * 3];
-            int pending = 0;
-            void Flush()
+            _log.LogInformation("eval: decoding {Count} video(s) at {Size} px, {Fps} frames/s for {Names}", prepared.Files.Count, group.Key, fps, string.Join(", ", group.Select(f => f.Name)));
+            var frames = DecodeInBatches(prepared, group.Key, fps, logs, (pixels, count) =>
             {
-                if (pending == 0) return;
-                foreach (var f in group) features[f.Name].AddRange(f.Featurize(pixels, pending));
-                pending = 0;
-            }
-            _log.LogInformation("eval: decoding {Count} video(s) at {Size} px, {Fps} frames/s for {Names}", schedule.Count, size, fps, string.Join(", ", group.Select(f => f.Name)));
-            decode.Start(cancel);
-            while (decode.Output.TryReadBlocking(out var message, cancel))
-            {
-                if (message.Frame is not { } frame) continue;
-                frame.Pixels.CopyTo(pixels.AsSpan(pending * size * size * 3));
-                frame.Release();
-                videos.Add(message.Item.Source.Id);
-                times.Add(frame.Pts);
-                if (++pending == batch) Flush();
-            }
-            Flush();
-            decode.WaitAndRethrow();
+                foreach (var f in group) features[f.Name].AddRange(f.Featurize(pixels, count));
+            }, cancel);
             foreach (var f in group)
-                sets[f.Name] = new FrameSet(features[f.Name].ToArray(), f.Dimension, [.. videos], [.. times], names);
+                sets[f.Name] = new FrameSet(features[f.Name].ToArray(), f.Dimension, frames.Videos, frames.Times, frames.Names);
         }
         return sets;
+    }
+
+    /// <summary>Frames per forward pass in eval (and in the online monitor, so that both compute the same numbers).</summary>
+    public const int FeaturizeBatch = 32;
+
+    /// <summary>Which video and moment each decoded frame is, in order.</summary>
+    public sealed record DecodedFrames(int[] Videos, double[] Times, IReadOnlyList<string> Names);
+
+    /// <summary>
+    /// Decodes the files at <paramref name="size"/> px and <paramref name="fps"/>, one after another, handing
+    /// <paramref name="onBatch"/> rgb24 frames <see cref="FeaturizeBatch"/> at a time (the buffer is reused).
+    /// </summary>
+    public static DecodedFrames DecodeInBatches(PreparedSources prepared, int size, double fps, ILoggerFactory logs, Action<byte[], int> onBatch, CancellationToken cancel)
+    {
+        var names = UniqueNames(prepared.Files.Select(f => f.Source.Name).ToList(), prepared.Files.Select(f => f.Source.Path).ToList());
+        var settings = new DecodeSettings { Size = size, Fps = fps, ParallelSources = 1 };
+        var schedule = DecodeSchedule.Files(prepared.Files, 1, settings);
+        var decode = new DecodeStage(schedule, [], settings, DecodeResumePoint.FromStart(1), null, logs.CreateLogger("decode"));
+        var videos = new List<int>();
+        var times = new List<double>();
+        var pixels = new byte[FeaturizeBatch * size * size * 3];
+        int pending = 0;
+        void Flush()
+        {
+            if (pending == 0) return;
+            onBatch(pixels, pending);
+            pending = 0;
+        }
+        decode.Start(cancel);
+        while (decode.Output.TryReadBlocking(out var message, cancel))
+        {
+            if (message.Frame is not { } frame) continue;
+            frame.Pixels.CopyTo(pixels.AsSpan(pending * size * size * 3));
+            frame.Release();
+            videos.Add(message.Item.Source.Id);
+            times.Add(frame.Pts);
+            if (++pending == FeaturizeBatch) Flush();
+        }
+        Flush();
+        decode.WaitAndRethrow();
+        return new DecodedFrames([.. videos], [.. times], names);
     }
 
     /// <summary>

@@ -33,6 +33,27 @@ public sealed record RunLimits
     }
 }
 
+/// <summary>The online quality monitor: held-out clips measured every few steps while training runs.</summary>
+public sealed record MonitorSettings
+{
+    /// <summary>Video files or folders kept apart from training; none turns the monitor off.</summary>
+    public IReadOnlyList<string> Sources { get; init; } = [];
+
+    /// <summary>Steps between measurements.</summary>
+    public int Every { get; init; } = 100;
+
+    /// <summary>Frames per second taken from each clip (eval's default).</summary>
+    public double Fps { get; init; } = 5;
+
+    public IEnumerable<string> Problems(double posWindow)
+    {
+        if (Every < 1) yield return $"eval-every must be at least 1 step (got {Every})";
+        if (!(Fps > 0) || Fps > 60) yield return $"eval-fps must be above 0 and at most 60 (got {Fps})";
+        else if (Sources.Count > 0 && posWindow < 1 / Fps)
+            yield return $"at --eval-fps {Fps} frames lie {1 / Fps:0.###} s apart, more than pos-window {posWindow} s: no near pairs to measure";
+    }
+}
+
 /// <summary>
 /// The whole configuration of a training run, in one typed object: built from defaults, an optional JSON file and
 /// the command line, validated once before anything starts, written to <c>RUN_DIR/config.json</c> and into every
@@ -51,6 +72,7 @@ public sealed record RunConfig
     public SamplerSettings Sampler { get; init; } = new();
     public TrainerSettings Trainer { get; init; } = new();
     public ViewSettings View { get; init; } = new();
+    public MonitorSettings Monitor { get; init; } = new();
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -92,7 +114,7 @@ public sealed record RunConfig
     {
         if (Trainer.Model.Backbone == BackboneKind.ResNet18 && ResNetBackbone.Problem(Decode.Size) is { } sizeProblem)
             yield return sizeProblem;
-        foreach (var p in Limits.Problems().Concat(Decode.Problems()).Concat(Sampler.Problems()).Concat(Trainer.Problems()).Concat(View.Problems()))
+        foreach (var p in Limits.Problems().Concat(Decode.Problems()).Concat(Sampler.Problems()).Concat(Trainer.Problems()).Concat(View.Problems()).Concat(Monitor.Problems(Sampler.PosWindow)))
             yield return p;
         if (Sampler.Positives > 1 && Trainer.Loss.Kind == LossKind.Triplet)
             yield return "the triplet loss takes one positive per anchor: use --positives 1 with --loss triplet (or multi-positive InfoNCE)";

@@ -57,7 +57,16 @@ public sealed class RunRecord(int filePasses, ILogger log)
     public void OnStep(StepResult step)
     {
         if (step.Applied && double.IsFinite(step.LossNorm)) lock (_lossNorms) _lossNorms.Add(step.LossNorm);
+        if (step.Quality is { } quality) lock (_quality) _quality.Add((step.Step, quality));
         Volatile.Write(ref _lastStep, step);
+    }
+
+    private readonly List<(long Step, QualityScores Scores)> _quality = [];
+
+    /// <summary>Every measurement of the online monitor so far (the overlay's held-out curve).</summary>
+    public List<(long Step, QualityScores Scores)> QualityHistory()
+    {
+        lock (_quality) return [.. _quality];
     }
 
     /// <summary>The newest <paramref name="count"/> values of loss_norm (the overlay's loss curve).</summary>

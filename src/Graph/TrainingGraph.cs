@@ -20,6 +20,9 @@ namespace VideoSsl.Graph;
 /// </summary>
 public sealed class TrainingGraph(ILoggerFactory logs)
 {
+    /// <summary>Makes the online quality monitor a configuration asks for (its clips decoded), or null; given by the commands that train.</summary>
+    public Func<RunConfig, CancellationToken, IQualityMonitor?>? MonitorFactory { get; init; }
+
     private const double MonitorHz = 4;
 
     /// <summary>Frames the sampler waits for before it wakes, when only files are read.</summary>
@@ -70,9 +73,12 @@ public sealed class TrainingGraph(ILoggerFactory logs)
         });
         var sampler = graph.Stage(new SamplerStage(frames, config.Sampler, size, plan.FileLanes + plan.Live.Count, config.Seed, plan.AllItems,
             plan.SamplerResume, live: plan.Live.Count > 0, output: batches));
+        if (config.Monitor.Sources.Count > 0 && MonitorFactory is null) throw new UserError("eval-source: this command has no online monitor");
+        using var quality = MonitorFactory?.Invoke(config, stop);
         var trainer = graph.Stage(new TrainerStage(session, batches, sampler.Return, store, configJson, size, config.Trainer,
             config.Limits.MaxSteps, halt.Token, logs.CreateLogger("train"))
         {
+            Monitor = quality,
             Probe = view is null ? null : new OverlayProbe(view.Feed),
             Overlay = view?.Feed,
         });
@@ -153,7 +159,7 @@ public sealed class TrainingGraph(ILoggerFactory logs)
         {
             var step = record.LastStep;
             return new OverlayStatus(graph.Snapshots(), session.Step, step?.Loss, step?.LossNorm, DeviceName(device), record.RecentLossNorms(400),
-                record.CurrentSource, Training: true);
+                record.CurrentSource, Training: true, record.QualityHistory().Select(q => (q.Step, q.Scores.Auc, q.Scores.Tau)).ToList());
         }
     }
 

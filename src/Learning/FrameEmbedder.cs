@@ -22,8 +22,14 @@ public sealed class FrameEmbedder : IDisposable
         return new FrameEmbedder(model, frameSize, device);
     }
 
-    private FrameEmbedder(ContrastiveModel model, int frameSize, Device device)
+    /// <summary>The embedding of a model someone else owns (the trainer's, for the online monitor); it must already be in evaluation mode.</summary>
+    public static FrameEmbedder Borrowing(ContrastiveModel model, int frameSize, Device device) => new(model, frameSize, device, owns: false);
+
+    private readonly bool _owns;
+
+    private FrameEmbedder(ContrastiveModel model, int frameSize, Device device, bool owns = true)
     {
+        _owns = owns;
         _model = model;
         Device = device;
         FrameSize = frameSize;
@@ -55,5 +61,8 @@ public sealed class FrameEmbedder : IDisposable
         return rows;
     }
 
-    public void Dispose() => _model.Dispose();
+    public void Dispose()
+    {
+        if (_owns) _model.Dispose();
+    }
 }

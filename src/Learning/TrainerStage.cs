@@ -69,6 +69,9 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
     /// <summary>Probes the newest frame for the overlay after every step (and while paused), on this thread, which owns the model.</summary>
     public OverlayProbe? Probe { get; init; }
 
+    /// <summary>Measures the encoder on held-out clips every few steps; best.ckpt then follows its balanced AUC instead of the training signal.</summary>
+    public IQualityMonitor? Monitor { get; init; }
+
     /// <summary>The overlay's pause switch (space): no steps while it is set.</summary>
     public OverlayFeed? Overlay { get; init; }
 
@@ -134,6 +137,7 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
         try
         {
             using (Counters.Busy()) result = _session.Train(batch);
+            _stepSecondsSinceMeasure += result.Seconds;
             Counters.CountIn(2L * batch.Count);
             if (result.Applied) _lastState = batch.State;
         }
@@ -166,9 +170,31 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
                     _nonFiniteInARow, _session.Step, _session.LearningRate);
             }
         }
+        if (result.Applied && Monitor is { } monitor && _session.Step % monitor.Every == 0) result = Measure(monitor, result);
         StepCompleted?.Invoke(result);
         if (result.Applied && _session.Step % _settings.CheckpointEvery == 0) SaveCheckpoint(final: false);
     }
+
+    /// <summary>The monitor's numbers for this step, and best.ckpt when they are the best so far.</summary>
+    private StepResult Measure(IQualityMonitor monitor, StepResult result)
+    {
+        var scores = monitor.Measure(_session.Model, _session.Device);
+        _log.LogInformation("train: held-out at step {Step}: AUC {Auc:0.000}, tau {Tau:0.000}, mAP {Map:0.000} ({Seconds:0.0} s, {Share:0} % of the steps' time since the last)",
+            _session.Step, scores.Auc, scores.Tau, scores.MeanAveragePrecision, scores.Seconds, 100 * scores.Seconds / Math.Max(1e-9, _stepSecondsSinceMeasure));
+        _stepSecondsSinceMeasure = 0;
+        try
+        {
+            if (double.IsFinite(scores.Auc) && _session.WeightsAreFinite())
+                _checkpoints.SaveIfBest(_session.ToCheckpoint(_runConfigJson, _lastState, _lastLoss, _frameSize, scores.CheckpointScore));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.LogError("train: best checkpoint '{Path}' could not be written ({Message})", _checkpoints.BestPath, e.Message);
+        }
+        return result with { Quality = scores };
+    }
+
+    private double _stepSecondsSinceMeasure;
 
     /// <summary>
     /// Unit vectors spread evenly over D dimensions have a standard deviation of about 1/sqrt(D) per dimension; far
@@ -200,7 +226,8 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
                 _log.LogError("train: weights are not finite at step {Step}; no checkpoint written", _session.Step);
                 return;
             }
-            var checkpoint = _session.ToCheckpoint(_runConfigJson, _lastState, _lastLoss, _frameSize, _smoothedLossNorm);
+            // With the monitor on, best.ckpt follows its held-out numbers (see Measure), not the training signal.
+            var checkpoint = _session.ToCheckpoint(_runConfigJson, _lastState, _lastLoss, _frameSize, Monitor is null ? _smoothedLossNorm : null);
             LastCheckpoint = _checkpoints.Save(checkpoint);
             _checkpoints.SaveIfBest(checkpoint);
             _lastGood = checkpoint;

@@ -21,7 +21,8 @@ public sealed record StepResult(
     long FramesSeen,
     double LatencySeconds,
     double EmbeddingStd = double.NaN,
-    double MeanSimilarity = double.NaN);
+    double MeanSimilarity = double.NaN,
+    QualityScores? Quality = null);
 
 /// <summary>
 /// The model, its optimizer and the step counter on one device. Each step runs inside a dispose scope, so the

@@ -74,6 +74,16 @@ public sealed class MetricsLog : IDisposable
         _json.WriteNumber("skipped_batches", train.Dropped);
         _json.WriteNumber("reconnects", reconnects);
         Number("latency_ms", step.LatencySeconds * 1000);
+        if (step.Quality is { } quality)
+        {
+            // The online monitor's held-out numbers, unrounded: they are eval's on a checkpoint of this step.
+            _json.WriteStartObject("heldout");
+            Exact("auc", quality.Auc);
+            Exact("tau", quality.Tau);
+            Exact("map", quality.MeanAveragePrecision);
+            Number("seconds", quality.Seconds);
+            _json.WriteEndObject();
+        }
         _json.WriteStartObject("stages");
         foreach (var stage in stages)
         {
@@ -90,6 +100,12 @@ public sealed class MetricsLog : IDisposable
         _json.Flush();
         _file.WriteByte((byte)'\n');
         _file.Flush();
+    }
+
+    private void Exact(string name, double value)
+    {
+        if (double.IsFinite(value)) _json.WriteNumber(name, value);
+        else _json.WriteNull(name);
     }
 
     private void Number(string name, double value)

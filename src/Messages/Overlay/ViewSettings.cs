@@ -87,7 +87,8 @@ public sealed record OverlayStatus(
     string Device,
     IReadOnlyList<double> LossHistory,
     string? Source,
-    bool Training);
+    bool Training,
+    IReadOnlyList<(long Step, double Auc, double Tau)>? HeldOut = null);
 
 /// <summary>
 /// The overlay as the pipeline sees it: it is given the feed's data and a status to draw, on the thread that

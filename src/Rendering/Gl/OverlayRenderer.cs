@@ -16,6 +16,7 @@ public readonly record struct Rgba(float R, float G, float B, float A = 1)
     public static readonly Rgba Dim = new(0.62f, 0.64f, 0.68f);
     public static readonly Rgba Warning = new(1f, 0.42f, 0.35f);
     public static readonly Rgba Accent = new(0.35f, 0.8f, 1f);
+    public static readonly Rgba HeldOut = new(0.45f, 0.95f, 0.4f);
 }
 
 /// <summary>What one overlay frame shows besides the textures already uploaded.</summary>
@@ -27,7 +28,8 @@ public sealed record OverlayScene(
     string LossLabel,
     IReadOnlyList<double> Loss,
     (float X, float Y)? QueryMarker,
-    string? Error);
+    string? Error,
+    IReadOnlyList<double>? HeldOut = null);
 
 /// <summary>
 /// Draws the overlay into a framebuffer object of its own (a headless context has no other, and a window gets it
@@ -205,7 +207,8 @@ public sealed unsafe class OverlayRenderer : IDisposable
             if (scene.Caption.Length > 0) q(new PixelRect(6, Frame.Height - line - 12, scene.Caption.Length * _font.CellWidth + 12, line + 6));
         });
         Solid(new Rgba(0.11f, 0.11f, 0.13f), q => q(Loss));
-        LossCurve(scene.Loss);
+        Curve(scene.Loss, Rgba.Accent, rangeRow: 0);
+        if (scene.HeldOut is { } heldOut) Curve(heldOut, Rgba.HeldOut, rangeRow: 1);
         if (scene.QueryMarker is { } marker)
         {
             float mx = Frame.X + marker.X * Frame.Width, my = Frame.Y + marker.Y * Frame.Height;
@@ -255,21 +258,22 @@ public sealed unsafe class OverlayRenderer : IDisposable
     /// <summary>Waits until the GPU has drawn everything asked so far (for honest timings).</summary>
     public void Finish() => _gl.Finish();
 
-    private void LossCurve(IReadOnlyList<double> loss)
+    /// <summary>A curve across the loss panel on its own scale, its range printed in its colour at the right (one row per curve).</summary>
+    private void Curve(IReadOnlyList<double> series, Rgba color, int rangeRow)
     {
-        var values = loss.Where(double.IsFinite).ToList();
+        var values = series.Where(double.IsFinite).ToList();
         if (values.Count < 2) return;
         double low = values.Min(), high = values.Max();
         if (high - low < 1e-9) (low, high) = (low - 0.5, high + 0.5);
         var r = Loss;
         float X(int i) => r.X + 4 + (r.Width - 8) * i / (values.Count - 1);
         float Y(double v) => (float)(r.Y + 4 + (r.Height - 8) * (1 - (v - low) / (high - low)));
-        Solid(Rgba.Accent, _ =>
+        Solid(color, _ =>
         {
             for (int i = 1; i < values.Count; i++) Segment(X(i - 1), Y(values[i - 1]), X(i), Y(values[i]), 1.5f);
         });
-        string range = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{low:0.##}-{high:0.##}");
-        Text(range, r.X + r.Width - range.Length * _font.CellWidth - 4, r.Y + 2, Rgba.Dim);
+        string range = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{low:0.###}-{high:0.###}");
+        Text(range, r.X + r.Width - range.Length * _font.CellWidth - 4, r.Y + 2 + rangeRow * _font.CellHeight, rangeRow == 0 ? Rgba.Dim : color);
     }
 
     private void Solid(Rgba color, Action<Action<PixelRect>> shapes)

@@ -170,8 +170,14 @@ public sealed class OverlayView : IOverlayView, IDisposable
         int count = _similarity?.Count ?? 0;
         string matrixLabel = string.Create(text, $"self-similarity, last {count} ({_similarity?.SpanSeconds ?? 0:0.0} s)");
         string lossLabel = string.Create(text, $"loss_norm {Format(status.LossNorm, "0.000")} (1 = chance)");
+        if (status.HeldOut is { Count: > 0 } heldOut)
+        {
+            var (step, auc, tau) = heldOut[^1];
+            lossLabel += string.Create(text, $"  held-out AUC {auc:0.000} tau {tau:0.000} (step {step})");
+        }
         var marker = Feed.Mode == HeatmapMode.Query ? _marker : null;
-        return new OverlayScene(hud, caption, matrixLabel, "newest frame against each of them", lossLabel, status.LossHistory, marker, _renderer.Shaders.Error);
+        return new OverlayScene(hud, caption, matrixLabel, "newest frame against each of them", lossLabel, status.LossHistory, marker, _renderer.Shaders.Error,
+            status.HeldOut is { Count: > 0 } h ? h.Select(q => q.Auc).ToList() : null);
     }
 
     private static string Format(double? value, string format) =>

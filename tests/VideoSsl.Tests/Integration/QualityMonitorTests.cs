@@ -1,0 +1,79 @@
+using System.Text.Json;
+using VideoSsl.Learning;
+using VideoSsl.Tests.Support;
+
+namespace VideoSsl.Tests.Integration;
+
+/// <summary>The online quality monitor (train --eval-source): its numbers, where they go, and what they choose.</summary>
+[Trait("Category", "Integration")]
+public class QualityMonitorTests(ClipSet clips) : IClassFixture<ClipSet>, IDisposable
+{
+    private readonly TempFolder _work = new("monitor");
+
+    private string HeldOut()
+    {
+        string folder = _work["held-out"];
+        Directory.CreateDirectory(folder);
+        Clips.Make(Path.Combine(folder, "life.mp4"), "life", 8);
+        Clips.Make(Path.Combine(folder, "testsrc-late.mp4"), "testsrc2=size=192x144:rate=25,trim=start=40,setpts=PTS-STARTPTS", 8);
+        return folder;
+    }
+
+    [Fact]
+    public void The_monitors_numbers_equal_evals_on_the_checkpoint_of_the_same_step_and_choose_best_ckpt()
+    {
+        string heldOut = HeldOut();
+        var trained = VideoSslProcess.Run(_work.Path, "train", "--source", clips.Pair, "--out", _work["run"], "--max-steps", "6",
+            "--device", "cpu", "--size", "32", "--batch", "6", "--neg-gap", "1", "--eval-source", heldOut, "--eval-every", "3",
+            "--checkpoint-every", "3", "--keep-checkpoints", "5");
+        Assert.True(trained.ExitCode == 0, trained.ToString());
+        Assert.Contains("held-out at step 3", trained.Stderr);
+
+        var lines = File.ReadLines(_work["run/metrics.jsonl"]).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var measured = lines.Where(l => l.TryGetProperty("heldout", out _)).ToList();
+        Assert.Equal([3L, 6L], measured.Select(l => l.GetProperty("step").GetInt64()));
+        Assert.All(lines.Where(l => l.GetProperty("step").GetInt64() % 3 != 0), l => Assert.False(l.TryGetProperty("heldout", out _)));
+
+        foreach (var line in measured)
+        {
+            long step = line.GetProperty("step").GetInt64();
+            var heldout = line.GetProperty("heldout");
+            string report = _work[$"eval-{step}"];
+            var evaluated = VideoSslProcess.Run(_work.Path, "eval", "--checkpoint", _work[$"run/checkpoints/step-{step:D8}.ckpt"], "--source", heldOut,
+                "--out", report, "--device", "cpu", "--no-resnet");
+            Assert.True(evaluated.ExitCode == 0, evaluated.ToString());
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
+            var learned = json.RootElement.GetProperty("results").EnumerateArray().First(r => r.GetProperty("name").GetString() == "learned");
+            Assert.Equal(learned.GetProperty("near-far").GetProperty("balanced").GetDouble(), heldout.GetProperty("auc").GetDouble(), 9);
+            Assert.Equal(learned.GetProperty("time-order").GetProperty("mean-tau").GetDouble(), heldout.GetProperty("tau").GetDouble(), 9);
+            Assert.Equal(learned.GetProperty("retrieval").GetProperty("mean-average-precision").GetDouble(), heldout.GetProperty("map").GetDouble(), 9);
+        }
+
+        // best.ckpt is the measured step with the highest AUC, scored 1 - AUC.
+        var best = measured.OrderByDescending(l => l.GetProperty("heldout").GetProperty("auc").GetDouble()).First();
+        var bestCheckpoint = Checkpoint.Read(_work["run/checkpoints/best.ckpt"]);
+        Assert.Equal(best.GetProperty("step").GetInt64(), bestCheckpoint.Info.Step);
+        Assert.Equal(1 - best.GetProperty("heldout").GetProperty("auc").GetDouble(), bestCheckpoint.Info.Score!.Value, 9);
+    }
+
+    [Fact]
+    public void A_clip_too_short_for_far_pairs_or_a_missing_one_is_refused_before_training()
+    {
+        string folder = _work["short"];
+        Directory.CreateDirectory(folder);
+        Clips.Make(Path.Combine(folder, "short.mp4"), "testsrc", 1.5);
+        var result = VideoSslProcess.Run(_work.Path, "train", "--source", clips.Pair, "--out", _work["run-short"], "--max-steps", "2",
+            "--device", "cpu", "--size", "32", "--eval-source", folder);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("eval-source", result.Stderr);
+        Assert.Contains("neg-gap", result.Stderr);
+        Assert.False(File.Exists(_work["run-short/checkpoints/step-00000002.ckpt"]));
+
+        result = VideoSslProcess.Run(_work.Path, "train", "--source", clips.Pair, "--out", _work["run-missing"], "--max-steps", "2",
+            "--device", "cpu", "--size", "32", "--eval-source", _work["nothing-here.mp4"]);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("nothing-here.mp4", result.Stderr);
+    }
+
+    public void Dispose() => _work.Dispose();
+}
