@@ -6,6 +6,7 @@ using VideoSsl.Decode;
 using VideoSsl.Engine;
 using VideoSsl.Graph;
 using VideoSsl.Learning;
+using VideoSsl.Learning.Backbones;
 using VideoSsl.Messages;
 using VideoSsl.Rendering.Overlay;
 using VideoSsl.Sampling;
@@ -49,8 +50,15 @@ public sealed record TwinBench(string? Skipped, double VideoSslSeconds, double T
     public double Speedup => TwinSeconds / VideoSslSeconds;
 }
 
+/// <summary>The resnet18 backbone's training step with its default adaptation, against matmul and against its PyTorch twin run the same way.</summary>
+public sealed record BackboneBench(TrainBench Step, int FrozenStages, string? TwinSkipped, double TwinStepSeconds)
+{
+    /// <summary>How many times faster than the PyTorch twin's step (above 1: VideoSsl is faster).</summary>
+    public double TwinRatio => TwinStepSeconds / Step.StepSeconds;
+}
+
 public sealed record BenchReport(string Machine, BenchOptions Options, DecodeBench? Decode, TrainBench Train, EndToEndBench? EndToEnd,
-    RenderBench Render, TwinBench? Twin, double PeakMegabytes);
+    RenderBench Render, TwinBench? Twin, double PeakMegabytes, BackboneBench? Backbone = null);
 
 /// <summary>
 /// bench: every stage measured in one process and one run, each against its ceiling, so the numbers are ratios
@@ -74,7 +82,7 @@ public sealed class BenchRun(ILoggerFactory logs)
         string machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, device {device.type}";
         if (options.TrainOnly)
             return new BenchReport(machine, options, null, BenchTrain(options, device), null,
-                new RenderBench("not measured (--train-only)", "", 0, 0, 0, 1), null, CpuClock.PeakMegabytes);
+                new RenderBench("not measured (--train-only)", "", 0, 0, 0, 1), null, CpuClock.PeakMegabytes, BenchBackbone(options, device));
         using var work = new TemporaryFolder();
         FfmpegTools.EnsureInstalled();
         string clip = MakeClip(work.Path, frames: 3300);
@@ -84,7 +92,8 @@ public sealed class BenchRun(ILoggerFactory logs)
         _log.LogInformation("bench: render, the overlay alone, headless at 640x360");
         var render = RenderBenchmark.Measure(640, 360, frames: 300);
         var twin = options.Twin ? BenchTwin(clip, options, work.Path, cancel) : null;
-        return new BenchReport(machine, options, decode, train, endToEnd, render, twin, CpuClock.PeakMegabytes);
+        var backbone = BenchBackbone(options, device);
+        return new BenchReport(machine, options, decode, train, endToEnd, render, twin, CpuClock.PeakMegabytes, backbone);
     }
 
     /// <summary>An H.264 clip of a moving synthetic scene, 640x360 at 30 frames/s.</summary>
@@ -154,15 +163,43 @@ public sealed class BenchRun(ILoggerFactory logs)
     private TrainBench BenchTrain(BenchOptions options, Device device)
     {
         _log.LogInformation("bench: train step, {Size} px, {Batch} pairs", options.Size, options.Batch);
-        var settings = TwinsTrainer(new TrainerSettings());
+        return TimeSteps(TwinsTrainer(new RunConfig().WithBackbone(BackboneKind.Small).Trainer), options.Size, options.Batch, options.Steps, WarmUpSteps, device);
+    }
+
+    /// <summary>
+    /// The resnet18 backbone as train uses it by default (its frame size and adaptation), and the same step in
+    /// PyTorch (twin/train_step.py --backbone resnet18): both random frames, both timed after a warm-up.
+    /// </summary>
+    private BackboneBench BenchBackbone(BenchOptions options, Device device)
+    {
+        var config = new RunConfig().WithBackbone(BackboneKind.ResNet18);
+        var settings = TwinsTrainer(config.Trainer);
+        int size = config.Decode.Size, steps = Math.Max(5, options.Steps / 2);
+        _log.LogInformation("bench: resnet18 train step, {Size} px, {Batch} pairs, the first {Frozen} stages frozen", size, options.Batch, settings.Adapt.FreezeStages);
+        var step = TimeSteps(settings, size, options.Batch, steps, warmUp: 5, device);
+        string? python = PythonWith("import torch");
+        if (python is null) return new BackboneBench(step, settings.Adapt.FreezeStages, "skipped: no python3 with torch", double.NaN);
+        string script = Path.Combine(AppContext.BaseDirectory, "twin", "train_step.py");
+        _log.LogInformation("bench: the same step in PyTorch");
+        string json = RunTool(python, [script, "--backbone", "resnet18", "--size", $"{size}", "--batch", $"{options.Batch}", "--steps", $"{steps}",
+            "--device", device.type == TorchSharp.DeviceType.CUDA ? "cuda" : "cpu", "--threads", $"{step.Threads}",
+            "--freeze-stages", $"{settings.Adapt.FreezeStages}", "--backbone-lr-scale", settings.Adapt.BackboneLrScale.ToString(CultureInfo.InvariantCulture),
+            "--batchnorm", Choice<BatchNormMode>.Name(settings.Adapt.BatchNorm)]);
+        double twinSeconds = JsonDocument.Parse(json).RootElement.GetProperty("step_seconds").GetDouble();
+        return new BackboneBench(step, settings.Adapt.FreezeStages, null, twinSeconds);
+    }
+
+    /// <summary>Mean step time of <paramref name="steps"/> steps on one random batch, alternating with the matmul ceiling.</summary>
+    private static TrainBench TimeSteps(TrainerSettings settings, int size, int pairs, int steps, int warmUp, Device device)
+    {
         using var session = new TrainingSession(settings, device, seed: 1);
-        var batch = new TrainingBatch(options.Batch, options.Size) { Count = options.Batch, FramesIngested = 0 };
+        var batch = new TrainingBatch(pairs, size) { Count = pairs, FramesIngested = 0 };
         new Random(1).NextBytes(batch.Pixels);
-        for (int i = 0; i < WarmUpSteps; i++) session.Train(batch);
+        for (int i = 0; i < warmUp; i++) session.Train(batch);
         // The step and the matmul alternate in rounds and each sums its rounds: the machine's speed drifts by several
         // percent over seconds (other tenants, clocks), and measured one after the other the two caught different moments.
         using var matmul = new MatmulCeiling(device);
-        int stepsPerRound = Math.Max(1, options.Steps / CeilingRounds);
+        int stepsPerRound = Math.Max(1, steps / CeilingRounds);
         double trainSeconds = 0;
         for (int round = 0; round < CeilingRounds; round++)
         {
@@ -173,8 +210,8 @@ public sealed class BenchRun(ILoggerFactory logs)
             matmul.Run(seconds: 0.4);
         }
         double step = trainSeconds / (stepsPerRound * CeilingRounds);
-        double flops = 3 * settings.Model.ForwardFlopsPerFrame(options.Size) * 2 * options.Batch;
-        return new TrainBench(options.Size, options.Batch, get_num_threads(), step, 2 * options.Batch / step, flops / step / 1e9, matmul.GflopPerSecond);
+        double flops = settings.Model.TrainingFlopsPerFrame(size, settings.Adapt.FreezeStages) * 2 * pairs;
+        return new TrainBench(size, pairs, get_num_threads(), step, 2 * pairs / step, flops / step / 1e9, matmul.GflopPerSecond);
     }
 
     private const int CeilingRounds = 4;
@@ -267,12 +304,7 @@ public sealed class BenchRun(ILoggerFactory logs)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "twin", "pipeline.py");
         if (!File.Exists(script)) return new TwinBench($"the twin script is missing ({script})", double.NaN, double.NaN, 0);
-        // The first Python on PATH may be a private one (pyenv, venv) without PyTorch; Debian's packages live in /usr/bin's.
-        string? python = new[] { "python3", "/usr/bin/python3" }.FirstOrDefault(candidate =>
-        {
-            try { RunTool(candidate, ["-c", "import torch, av, numpy"]); return true; }
-            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { return false; }
-        });
+        string? python = PythonWith("import torch, av, numpy");
         if (python is null)
             return new TwinBench("skipped: no python3 with torch, av and numpy (apt-get install python3-torch python3-av)", double.NaN, double.NaN, 0);
         int steps = Math.Max(40, options.Steps * 3);
@@ -293,7 +325,15 @@ public sealed class BenchRun(ILoggerFactory logs)
         return new TwinBench(null, ours.Elapsed.TotalSeconds, twinSeconds, steps);
     }
 
-    private static void RunTool(string tool, string[] arguments)
+    /// <summary>A python3 that runs <paramref name="imports"/>: the first Python on PATH may be a private one (pyenv, venv) without PyTorch; Debian's packages live in /usr/bin's.</summary>
+    private static string? PythonWith(string imports) => new[] { "python3", "/usr/bin/python3" }.FirstOrDefault(candidate =>
+    {
+        try { RunTool(candidate, ["-c", imports]); return true; }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { return false; }
+    });
+
+    /// <summary>Runs a tool to its end and returns what it printed; a failure throws with its last line of errors.</summary>
+    private static string RunTool(string tool, string[] arguments)
     {
         var start = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
@@ -301,8 +341,8 @@ public sealed class BenchRun(ILoggerFactory logs)
         var output = process.StandardOutput.ReadToEndAsync();
         string error = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        _ = output.Result;
         if (process.ExitCode != 0) throw new InvalidOperationException($"{tool} failed: {error.Trim().Split('\n')[^1]}");
+        return output.Result;
     }
 
     private sealed class TemporaryFolder : IDisposable

@@ -48,6 +48,14 @@ public static class BenchCommand
         else table.AddRow("decode", "not measured (--train-only: needs FFmpeg)", "", "");
         table.AddRow("train step", $"{F(r.Train.FramesPerSecond, "0")} frames/s, {F(r.Train.GflopPerSecond)} GFLOP/s ({r.Train.Size} px, {r.Train.Batch} pairs, {r.Train.Threads} threads)",
             $"matmul: {F(r.Train.MatmulGflopPerSecond)} GFLOP/s", $"{F(r.Train.PercentOfMatmul, "0")} % of it");
+        if (r.Backbone is { } backbone)
+        {
+            var step = backbone.Step;
+            table.AddRow("resnet18 step", $"{F(step.FramesPerSecond, "0")} frames/s, {F(step.GflopPerSecond)} GFLOP/s ({step.Size} px, {step.Batch} pairs, first {backbone.FrozenStages} stages frozen)",
+                $"matmul: {F(step.MatmulGflopPerSecond)} GFLOP/s", $"{F(step.PercentOfMatmul, "0")} % of it");
+            table.AddRow("resnet18 twin", backbone.TwinSkipped is { } why ? Markup.Escape(why) : $"VideoSsl {F(step.StepSeconds * 1000, "0")} ms a step",
+                backbone.TwinSkipped is null ? $"PyTorch: {F(backbone.TwinStepSeconds * 1000, "0")} ms" : "", backbone.TwinSkipped is null ? $"{F(backbone.TwinRatio, "0.00")}x faster" : "");
+        }
         if (r.EndToEnd is { } endToEnd)
             table.AddRow("end to end", $"{F(endToEnd.FramesPerSecond, "0")} training frames/s",
                 $"bound: {F(endToEnd.BoundFramesPerSecond, "0")} frames/s", $"{F(endToEnd.PercentOfBound, "0")} % of it");

@@ -22,6 +22,8 @@ public static class RunOptions
 
     public static readonly IReadOnlyList<Declaration> Run =
     [
+        // First: applied before the others, so that options given with it override the defaults it brings.
+        Pick("--backbone", "The encoder's backbone: resnet18 (ImageNet's ResNet-18, adapted) or small (four conv blocks: fast live demos, footage ImageNet does not cover); also brings that backbone's defaults for --size, --init and the adaptation options, which still apply when given", c => c.Trainer.Model.Backbone, (c, v) => c.WithBackbone(v)),
         Number<int>("--epochs", "Passes over the file sources", c => c.Limits.Epochs, (c, v) => c with { Limits = c.Limits with { Epochs = v } }),
         Number<long>("--max-steps", "Stop after N optimizer steps in total", c => c.Limits.MaxSteps, (c, v) => c with { Limits = c.Limits with { MaxSteps = v } }),
         Number<long>("--max-frames", "Stop after N decoded frames in total", c => c.Limits.MaxFrames, (c, v) => c with { Limits = c.Limits with { MaxFrames = v } }),
@@ -50,7 +52,6 @@ public static class RunOptions
         Number<double>("--replay", "Share of each batch's anchors replayed from a memory of older pairs, against forgetting on streams", c => c.Sampler.Replay, (c, v) => c with { Sampler = c.Sampler with { Replay = v } }),
         Pick("--replay-policy", "What a full replay memory lets go: reservoir (uniform over the run) or diverse (the pair most like another kept one)", c => c.Sampler.ReplayPolicy, (c, v) => c with { Sampler = c.Sampler with { ReplayPolicy = v } }),
         Number<int>("--replay-size", "Pairs the replay memory keeps", c => c.Sampler.ReplaySize, (c, v) => c with { Sampler = c.Sampler with { ReplaySize = v } }),
-        Pick("--backbone", "The encoder's backbone: resnet18 (ImageNet's ResNet-18, adapted) or small (four conv blocks: fast live demos, footage ImageNet does not cover); also brings that backbone's defaults for --size, --init and the adaptation options, which still apply when given", c => c.Trainer.Model.Backbone, (c, v) => c.WithBackbone(v)),
         Pick("--init", "Where the backbone's weights start: imagenet (resnet18 only) or scratch", c => c.Trainer.Model.Init, (c, v) => c with { Trainer = c.Trainer with { Model = c.Trainer.Model with { Init = v } } }),
         Number<int>("--freeze-stages", "The first N backbone stages keep their weights and BatchNorm statistics", c => c.Trainer.Adapt.FreezeStages, (c, v) => c with { Trainer = c.Trainer with { Adapt = c.Trainer.Adapt with { FreezeStages = v } } }, zero: "0, every stage trains"),
         Number<double>("--backbone-lr-scale", "The backbone's learning rate as a share of --lr (the head's)", c => c.Trainer.Adapt.BackboneLrScale, (c, v) => c with { Trainer = c.Trainer with { Adapt = c.Trainer.Adapt with { BackboneLrScale = v } } }),

@@ -58,6 +58,17 @@ public sealed record ModelSettings
         return stages.Sum() + 2.0 * Channels[^1] * hidden + 2.0 * hidden * EmbeddingDim;
     }
 
+    /// <summary>
+    /// FLOPs of one training step per frame: the forward pass, and the backward pass (about twice the forward's)
+    /// through the stages that train and the head; frozen stages take no gradient.
+    /// </summary>
+    public double TrainingFlopsPerFrame(int size, int frozenStages)
+    {
+        var stages = Backbone == BackboneKind.ResNet18 ? ResNetBackbone.StageFlops(size) : SmallBackbone.StageFlops(Channels, size);
+        double head = ForwardFlopsPerFrame(size) - stages.Sum();
+        return stages.Sum() + 2 * stages.Skip(frozenStages).Sum() + 3 * head;
+    }
+
     public IEnumerable<string> Problems()
     {
         if (Width < 1 || Width > 8) yield return $"width must be between 1 and 8 (got {Width})";

@@ -85,6 +85,27 @@ public class TrainCommandTests(ClipSet clips) : IClassFixture<ClipSet>
     }
 
     [Fact]
+    public void A_resumed_resnet18_run_continues_exactly_as_an_uninterrupted_one()
+    {
+        using var work = new TempFolder("resume-resnet");
+        string[] common = ["train", "--device", "cpu", "--backbone", "resnet18", "--size", "64", "--batch", "4", "--neg-gap", "1", "--source", clips.Pair];
+        var straight = VideoSslProcess.Run(work.Path, [.. common, "--out", work["straight"], "--max-steps", "6"]);
+        var firstHalf = VideoSslProcess.Run(work.Path, [.. common, "--out", work["split"], "--max-steps", "3"]);
+        var secondHalf = VideoSslProcess.Run(work.Path, "train", "--out", work["split"], "--resume", "--max-steps", "6");
+        Assert.True(straight.ExitCode == 0, straight.ToString());
+        Assert.True(firstHalf.ExitCode == 0, firstHalf.ToString());
+        Assert.True(secondHalf.ExitCode == 0, secondHalf.ToString());
+
+        var a = CheckpointStore.Open(work["straight"]).Checkpoint;
+        var b = CheckpointStore.Open(work["split"]).Checkpoint;
+        Assert.Equal(ModelKind.ResNet18, b.Info.ModelKind);
+        Assert.Equal(6, b.Info.Step);
+        Assert.True(a.Model.AsSpan().SequenceEqual(b.Model), "weights differ from the uninterrupted run");
+        Assert.True(a.Optimizer.AsSpan().SequenceEqual(b.Optimizer), "optimizer state differs from the uninterrupted run");
+        Assert.Equal(Metrics(work["straight"]).Select(m => m.GetProperty("loss").GetDouble()), Metrics(work["split"]).Select(m => m.GetProperty("loss").GetDouble()));
+    }
+
+    [Fact]
     public async Task Ctrl_c_finishes_the_step_writes_a_checkpoint_and_exits_cleanly()
     {
         using var work = new TempFolder("interrupt");

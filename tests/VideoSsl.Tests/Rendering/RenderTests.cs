@@ -159,6 +159,34 @@ public sealed class RenderTests : IDisposable
     }
 
     [Fact]
+    public void The_held_out_curve_is_drawn_in_its_own_colour_beside_the_loss_and_only_when_measured()
+    {
+        _renderer.UploadFrame(Solid(0, 0, 0));
+        var l = _renderer.Loss;
+        int Green(byte[] pixels)
+        {
+            int count = 0;
+            for (int y = (int)l.Y; y < l.Y + l.Height; y++)
+                for (int x = (int)l.X + 4; x < l.X + l.Width - 4; x++)
+                    if (At(pixels, x, y) is var c && c.G > 0.7 && c.B < 0.6 && c.R < 0.6) count++;
+            return count;
+        }
+        var lossOnly = Empty with { Loss = [3, 2, 1.5, 1.2, 1.0] };
+        Assert.True(Green(Draw(lossOnly)) < 5, "green pixels without a held-out measurement");
+        // Rising AUC while the loss falls: the two curves cross the panel in opposite directions.
+        var pixels = Draw(lossOnly with { HeldOut = [0.90, 0.92, 0.95, 0.96] }, "held-out");
+        Assert.True(Green(pixels) > 50, $"only {Green(pixels)} held-out curve pixels");
+        int GreenRow(int column)
+        {
+            for (int y = (int)l.Y; y < l.Y + l.Height; y++)
+                if (At(pixels, column, y) is var c && c.G > 0.7 && c.B < 0.6 && c.R < 0.6) return y;
+            return -1;
+        }
+        int left = GreenRow((int)(l.X + 8)), right = GreenRow((int)(l.X + l.Width - 8));
+        Assert.True(left > 0 && right > 0 && right < left, $"the held-out curve should rise from left ({left}) to right ({right})");
+    }
+
+    [Fact]
     public void A_shader_edited_while_running_is_reloaded_and_a_broken_one_keeps_the_old_program()
     {
         using var folder = new TempFolder("shaders");
