@@ -23,7 +23,7 @@ public static class DemoCommand
     {
         Out = "runs/demo",
         Limits = new RunLimits { Epochs = 1000 },
-        Decode = new DecodeSettings { Realtime = true },
+        Decode = new RunConfig().Decode with { Realtime = true },
         View = new ViewSettings { View = ViewMode.Auto },
     };
 

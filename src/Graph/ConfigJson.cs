@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
 namespace VideoSsl.Graph;
@@ -32,6 +33,33 @@ public static partial class ConfigJson
     /// The first key of the configuration whose value is null where a value is required (JSON's null passes the
     /// deserializer for records and strings alike, and would fail much later, far from its cause).
     /// </summary>
+    /// <summary>
+    /// A configuration written before the resnet18 backbone (a run folder's config.json, a checkpoint's copy): its
+    /// "trainer"."model" has "width" but no "backbone", and it means the small encoder with every block pooled and
+    /// no adaptation, not today's defaults. Anything else is returned as it is.
+    /// </summary>
+    public static string UpgradeSmallModel(string json)
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException)
+        {
+            return json;   // the deserializer says what is wrong with it
+        }
+        if (root?["trainer"] is not JsonObject trainer || trainer["model"] is not JsonObject model
+            || model.ContainsKey("backbone") || !model.ContainsKey("width"))
+            return json;
+        model["backbone"] = "small";
+        model["init"] ??= "scratch";
+        if (!model.ContainsKey("pooled-stages")) model["pooled-stages"] = null;
+        if (!trainer.ContainsKey("adapt")) trainer["adapt"] = new JsonObject { ["freeze-stages"] = 0, ["backbone-lr-scale"] = 1.0, ["batchnorm"] = "adapted" };
+        if (root["decode"] is JsonObject decode && !decode.ContainsKey("size")) decode["size"] = 96;
+        return root.ToJsonString();
+    }
+
     public static string? FirstNull(object settings, string prefix = "")
     {
         var nullability = new NullabilityInfoContext();

@@ -92,6 +92,7 @@ public sealed record AdaptSettings
     public double BackboneLrScale { get; init; } = 1;
 
     /// <summary>Adapted: BatchNorm normalises with each batch's statistics and updates its running ones; frozen: it keeps the ones it started with.</summary>
+    [JsonPropertyName("batchnorm")]
     public BatchNormMode BatchNorm { get; init; } = BatchNormMode.Adapted;
 
     public IEnumerable<string> Problems(ModelSettings model)
@@ -208,10 +209,20 @@ public sealed record AugmentSettings
 /// <summary>Everything the trainer stage needs besides its input.</summary>
 public sealed record TrainerSettings
 {
+    // Populate: a configuration's partial object changes the keys it names of the defaults it is read into (see RunConfig).
+    [JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
     public ModelSettings Model { get; init; } = new();
+
+    [JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
     public LossSettings Loss { get; init; } = new();
+
+    [JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
     public OptimizerSettings Optimizer { get; init; } = new();
+
+    [JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
     public AugmentSettings Augment { get; init; } = new();
+
+    [JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
     public AdaptSettings Adapt { get; init; } = new();
 
     /// <summary>Write a checkpoint every this many steps (and always at the end).</summary>

@@ -49,7 +49,7 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
             _ => "testsrc:movie=/etc/passwd",
         };
 
-        var result = VideoSslProcess.Run(work.Path, "train", "--source", source, "--out", work["run"], "--device", "cpu");
+        var result = VideoSslProcess.Run(work.Path, "train", "--backbone", "small", "--source", source, "--out", work["run"], "--device", "cpu");
 
         Assert.Equal(1, result.ExitCode);
         string line = Assert.Single(result.StderrLines, l => l.StartsWith("error:"));
@@ -66,7 +66,7 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
     {
         using var work = new TempFolder("partial");
         string partial = Clips.TruncatedFaststart(work["partial.mp4"], work["whole.mp4"]);
-        var result = VideoSslProcess.Run(work.Path, ["train", "--source", partial, "--out", work["run"], .. Small]);
+        var result = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", partial, "--out", work["run"], .. Small]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains(result.StderrLines, l => l.Contains("warn") && l.Contains("partial") && l.Contains("of 500 expected frames"));
@@ -143,7 +143,7 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
         Clips.AudioOnly(Path.Combine(folder, "audio.mp4"));
         Clips.TruncatedFaststart(Path.Combine(folder, "partial.mp4"), work["whole.mp4"]);
 
-        var result = VideoSslProcess.Run(work.Path, ["train", "--source", folder, "--out", work["run"], .. Small, "--fps", "5"]);
+        var result = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", folder, "--out", work["run"], .. Small, "--fps", "5"]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         using var summary = JsonDocument.Parse(File.ReadAllText(work["run/summary.json"]));
@@ -177,7 +177,7 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
             (["--out", Path.Combine(clips.TestSrc, "run")], "not writable", 1),
         })
         {
-            string[] args = ["train", "--source", clips.TestSrc, .. options.Contains("--out") ? options : [.. options, "--out", work["run"]]];
+            string[] args = ["train", "--backbone", "small", "--source", clips.TestSrc, .. options.Contains("--out") ? options : [.. options, "--out", work["run"]]];
             var result = VideoSslProcess.Run(work.Path, args);
             Assert.True(result.ExitCode == exit, $"{string.Join(' ', options)}: {result}");
             Assert.Contains(expected, Assert.Single(result.StderrLines));
@@ -200,7 +200,7 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
     {
         using var work = new TempFolder("short");
         string clip = Clips.Make(work["short.mp4"], "testsrc", 3);
-        var result = VideoSslProcess.Run(work.Path, "train", "--source", clip, "--out", work["run"], "--device", "cpu", "--size", "32");
+        var result = VideoSslProcess.Run(work.Path, "train", "--backbone", "small", "--source", clip, "--out", work["run"], "--device", "cpu", "--size", "32");
         Assert.Equal(1, result.ExitCode);
         string line = Assert.Single(result.StderrLines, l => l.StartsWith("error:"));
         Assert.Contains("no training step was possible", line);
@@ -209,7 +209,7 @@ public class BadInputTests(ClipSet clips) : IClassFixture<ClipSet>
 
     private string TrainedRun(TempFolder work)
     {
-        var result = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "3"]);
+        var result = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "3"]);
         Assert.True(result.ExitCode == 0, result.ToString());
         return work["run"];
     }

@@ -11,7 +11,7 @@ public class EmbedCommandTests(ClipSet clips) : IClassFixture<ClipSet>, IDisposa
     private string Trained()
     {
         string run = _work["run"];
-        var result = VideoSslProcess.Run(_work.Path, "train", "--source", clips.Pair, "--out", run, "--max-steps", "4",
+        var result = VideoSslProcess.Run(_work.Path, "train", "--backbone", "small", "--source", clips.Pair, "--out", run, "--max-steps", "4",
             "--device", "cpu", "--size", "48", "--batch", "8", "--neg-gap", "1");
         Assert.True(result.ExitCode == 0, result.ToString());
         return run;

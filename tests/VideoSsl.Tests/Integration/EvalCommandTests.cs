@@ -13,7 +13,7 @@ public class EvalCommandTests(ClipSet clips) : IClassFixture<ClipSet>, IDisposab
 
     private string Trained()
     {
-        var result = VideoSslProcess.Run(_work.Path, "train", "--source", clips.Pair, "--out", _work["run"], "--max-steps", "30",
+        var result = VideoSslProcess.Run(_work.Path, "train", "--backbone", "small", "--source", clips.Pair, "--out", _work["run"], "--max-steps", "30",
             "--device", "cpu", "--size", "48", "--batch", "8", "--neg-gap", "1");
         Assert.True(result.ExitCode == 0, result.ToString());
         return _work["run"];

@@ -19,7 +19,7 @@ public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
     public void A_full_disk_mid_run_stops_with_one_line_keeps_the_previous_checkpoint_writes_the_summary_and_leaves_no_temporary_file()
     {
         using var work = new TempFolder("disk-full");
-        var first = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "4", "--checkpoint-every", "4"]);
+        var first = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "4", "--checkpoint-every", "4"]);
         Assert.True(first.ExitCode == 0, first.ToString());
         string previous = work["run/checkpoints/step-00000004.ckpt"];
         // The next checkpoint's temporary file is a link to /dev/full: writing it fails as on a full disk.
@@ -49,7 +49,7 @@ public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
         File.WriteAllText(Path.Combine(project, "checkpoints", "model.pt"), "mine too");
         foreach (string[] extra in new[] { (string[])[], ["--overwrite"] })
         {
-            var refused = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", project, .. Small, "--max-steps", "2", .. extra]);
+            var refused = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", clips.TestSrc, "--out", project, .. Small, "--max-steps", "2", .. extra]);
             Assert.Equal(1, refused.ExitCode);
             Assert.Contains($"out '{project}': holds files that are not a VideoSsl run (such as 'notes.txt')", ErrorLine(refused));
         }
@@ -57,10 +57,10 @@ public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
         Assert.True(File.Exists(Path.Combine(project, "checkpoints", "model.pt")));
 
         // Starting a run over removes the run's own files, and nothing a user put beside them.
-        var first = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "2"]);
+        var first = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "2"]);
         Assert.True(first.ExitCode == 0, first.ToString());
         File.WriteAllText(work["run/checkpoints/keep-me.txt"], "mine");
-        var again = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "3", "--overwrite"]);
+        var again = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "3", "--overwrite"]);
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.True(File.Exists(work["run/checkpoints/keep-me.txt"]));
         Assert.Equal(["best.ckpt", "keep-me.txt", "step-00000003.ckpt"], Directory.EnumerateFiles(work["run/checkpoints"]).Select(Path.GetFileName).Order());
@@ -73,8 +73,8 @@ public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
     {
         using var work = new TempFolder("no-step");
         string[] args = limit == "frames"
-            ? ["train", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-frames", "5"]
-            : ["train", "--source", "testsrc", "--out", work["run"], "--device", "cpu", "--size", "32", "--batch", "4096", "--max-seconds", "2"];
+            ? ["train", "--backbone", "small", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-frames", "5"]
+            : ["train", "--backbone", "small", "--source", "testsrc", "--out", work["run"], "--device", "cpu", "--size", "32", "--batch", "4096", "--max-seconds", "2"];
         var result = VideoSslProcess.Run(work.Path, args);
         Assert.Equal(1, result.ExitCode);
         string line = ErrorLine(result);
@@ -87,7 +87,7 @@ public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
     {
         using var work = new TempFolder("short-fits");
         string clip = Clips.Make(work["six.mp4"], "testsrc", 6);
-        var result = VideoSslProcess.Run(work.Path, "train", "--source", clip, "--out", work["run"], "--device", "cpu", "--size", "32");
+        var result = VideoSslProcess.Run(work.Path, "train", "--backbone", "small", "--source", clip, "--out", work["run"], "--device", "cpu", "--size", "32");
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains(result.StderrLines, l => l.Contains("warn") && l.Contains("training on batches of 2"));
         using var metrics = new StringReader(File.ReadAllText(work["run/metrics.jsonl"]));
@@ -99,7 +99,7 @@ public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
     {
         using var work = new TempFolder("udp-silent");
         string url = $"udp://127.0.0.1:{LocalNetwork.FreeUdpPort()}";
-        var result = VideoSslProcess.Run(work.Path, ["train", "--source", url, "--out", work["run"], .. Small, "--read-timeout", "1", "--max-seconds", "4"]);
+        var result = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", url, "--out", work["run"], .. Small, "--read-timeout", "1", "--max-seconds", "4"]);
         Assert.Equal(1, result.ExitCode);
         Assert.Contains(result.StderrLines, l => l.Contains("warn") && l.Contains($"source '{url}': nothing has arrived for 1 s; waiting for the sender to start"));
         Assert.Contains($"no training step was possible before the time limit (4 s) was reached: no frame arrived from '{url}'", ErrorLine(result));
@@ -110,7 +110,7 @@ public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
     public void Outputs_under_a_regular_file_and_a_clip_too_short_to_evaluate_get_one_line_each()
     {
         using var work = new TempFolder("outputs");
-        var trained = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "2"]);
+        var trained = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "2"]);
         Assert.True(trained.ExitCode == 0, trained.ToString());
         string file = clips.Red;
         string twoFrames = Clips.Make(work["two.mp4"], "testsrc2=size=64x48:rate=10", 0.2);
@@ -144,12 +144,12 @@ public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
             (["--view", "headless", "--record", work["notes.txt"]], "record must be a video file ending in .mp4, .mkv or .mov"),
         })
         {
-            var result = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], .. options]);
+            var result = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", clips.TestSrc, "--out", work["run"], .. options]);
             Assert.True(result.ExitCode == 2, $"{string.Join(' ', options)}: {result}");
             Assert.Contains(expected, Assert.Single(result.StderrLines));
             Assert.DoesNotContain("System.", result.Stderr);
         }
-        var noSource = VideoSslProcess.Run(work.Path, "train", "--out", work["run"]);
+        var noSource = VideoSslProcess.Run(work.Path, "train", "--backbone", "small", "--out", work["run"]);
         Assert.Equal(2, noSource.ExitCode);
         Assert.Contains("no source given", Assert.Single(noSource.StderrLines));
 
@@ -164,7 +164,7 @@ public class FaultTests(ClipSet clips) : IClassFixture<ClipSet>
         {
             string config = work["bad.json"];
             File.WriteAllText(config, json);
-            string[] args = json.Contains("sources") ? ["train", "--config", config, "--out", work["run"], .. Small, "--max-steps", "1"] : ["train", "--config", config, "--source", clips.TestSrc, "--out", work["run"]];
+            string[] args = json.Contains("sources") ? ["train", "--backbone", "small", "--config", config, "--out", work["run"], .. Small, "--max-steps", "1"] : ["train", "--backbone", "small", "--config", config, "--source", clips.TestSrc, "--out", work["run"]];
             var result = VideoSslProcess.Run(work.Path, args);
             Assert.True(result.ExitCode == 1, $"{json}: {result}");
             Assert.Contains(expected, Assert.Single(result.StderrLines, l => l.StartsWith("error:")));

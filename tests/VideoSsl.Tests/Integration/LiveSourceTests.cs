@@ -42,7 +42,7 @@ public class LiveSourceTests
         using var first = LocalNetwork.SendUdp(port, 5);
         Thread.Sleep(300);
         using var learner = VideoSslProcess.Start(work.Path,
-            ["train", "--source", url, "--out", work["run"], .. Small, "--read-timeout", "1.5", "--reconnect-max", "1", "--checkpoint-every", "25"],
+            ["train", "--backbone", "small", "--source", url, "--out", work["run"], .. Small, "--read-timeout", "1.5", "--reconnect-max", "1", "--checkpoint-every", "25"],
             interruptible: true);
         try
         {
@@ -84,7 +84,7 @@ public class LiveSourceTests
         using var work = new TempFolder("testsrc");
         // A wide encoder on large frames is far slower than 30 frames/s on two cores; a short ring (just long enough for
         // the smallest batch, since a run that trains nothing fails) makes frames leave it unused.
-        var result = VideoSslProcess.Run(work.Path, "train", "--source", "testsrc", "--out", work["run"], "--device", "cpu",
+        var result = VideoSslProcess.Run(work.Path, "train", "--backbone", "small", "--source", "testsrc", "--out", work["run"], "--device", "cpu",
             "--size", "192", "--width", "6", "--batch", "16", "--neg-gap", "0.4", "--pos-window", "0.2", "--ring-seconds", "2.5",
             "--max-seconds", "15");
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -112,10 +112,10 @@ public class LiveSourceTests
         File.WriteAllText(work["evil.m3u8"], head + $"file://{segment}\n#EXT-X-ENDLIST\n");
         using var server = new LocalNetwork.FileServer(work.Path);
 
-        var good = VideoSslProcess.Run(work.Path, ["train", "--source", server.Url("good.m3u8"), "--out", work["good"], .. Small, "--max-steps", "3"]);
+        var good = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", server.Url("good.m3u8"), "--out", work["good"], .. Small, "--max-steps", "3"]);
         Assert.True(good.ExitCode == 0, good.ToString());
 
-        var evil = VideoSslProcess.Run(work.Path, ["train", "--source", server.Url("evil.m3u8"), "--out", work["evil"], .. Small, "--max-steps", "3"]);
+        var evil = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", server.Url("evil.m3u8"), "--out", work["evil"], .. Small, "--max-steps", "3"]);
         Assert.Equal(1, evil.ExitCode);
         string line = Assert.Single(evil.StderrLines, l => l.StartsWith("error:"));
         Assert.Contains("not on whitelist", line);
@@ -132,7 +132,7 @@ public class LiveSourceTests
         Thread.Sleep(300);
         // A long read timeout: once the sender stops, FFmpeg sits blocked on the silent socket.
         using var learner = VideoSslProcess.Start(work.Path,
-            ["train", "--source", url, "--out", work["run"], .. Small, "--read-timeout", "600", "--checkpoint-every", "10"]);
+            ["train", "--backbone", "small", "--source", url, "--out", work["run"], .. Small, "--read-timeout", "600", "--checkpoint-every", "10"]);
         try
         {
             WaitUntil(() => MetricsSoFar(work["run"]).Count >= 25 && sender.HasExited, TimeSpan.FromSeconds(60), learner);
@@ -165,7 +165,7 @@ public sealed class RecentInputTests
     public void Keep_recent_records_rolling_segments_of_the_live_input_and_eval_compares_in_and_out_of_stream()
     {
         using var folder = new TempFolder("recent");
-        var train = VideoSslProcess.Run(folder.Path, "train", "--source", "testsrc", "--out", folder["run"], "--max-seconds", "18",
+        var train = VideoSslProcess.Run(folder.Path, "train", "--backbone", "small", "--source", "testsrc", "--out", folder["run"], "--max-seconds", "18",
             "--keep-recent", "0.2", "--replay", "0.5", "--replay-policy", "diverse", "--neg-gap", "1", "--pos-window", "0.3");
         Assert.True(train.ExitCode == 0, train.ToString());
 

@@ -17,7 +17,7 @@ public sealed partial class OverlayTests
     {
         using var folder = new TempFolder("overlay");
         string clip = Clips.Make(folder["clip.mp4"], "testsrc", 14);
-        var result = VideoSslProcess.Run(folder.Path, "train", "--source", clip, "--out", folder["run"], "--max-frames", "300",
+        var result = VideoSslProcess.Run(folder.Path, "train", "--backbone", "small", "--source", clip, "--out", folder["run"], "--max-frames", "300",
             "--view", "headless", "--record", folder["o.mp4"], "--snapshot-every", "5", "--snapshot-dir", folder["snaps"]);
         Assert.True(result.ExitCode == 0, result.ToString());
 
@@ -38,11 +38,11 @@ public sealed partial class OverlayTests
     {
         using var folder = new TempFolder("overlay");
         string clip = Clips.Make(folder["clip.mp4"], "testsrc", 4);
-        var auto = VideoSslProcess.Run(folder.Path, TimeSpan.FromMinutes(3), NoDisplay, "train", "--source", clip, "--out", folder["auto"], "--max-frames", "50", "--view", "auto");
+        var auto = VideoSslProcess.Run(folder.Path, TimeSpan.FromMinutes(3), NoDisplay, "train", "--backbone", "small", "--source", clip, "--out", folder["auto"], "--max-frames", "50", "--view", "auto");
         Assert.True(auto.ExitCode == 0, auto.ToString());
         Assert.Contains("view: headless (window: no display", auto.Stderr);
 
-        var window = VideoSslProcess.Run(folder.Path, TimeSpan.FromMinutes(3), NoDisplay, "train", "--source", clip, "--out", folder["window"], "--max-frames", "50", "--view", "window");
+        var window = VideoSslProcess.Run(folder.Path, TimeSpan.FromMinutes(3), NoDisplay, "train", "--backbone", "small", "--source", clip, "--out", folder["window"], "--max-frames", "50", "--view", "window");
         Assert.Equal(1, window.ExitCode);
         Assert.Equal(["error: train: --view window cannot start: no display (DISPLAY is not set)"], window.StderrLines);
         Assert.False(Directory.Exists(folder["window"]));
@@ -57,18 +57,18 @@ public sealed partial class OverlayTests
         var environment = new Dictionary<string, string?>(NoDisplay) { ["VIDEOSSL_EGL_LIBRARY"] = broken };
 
         // Small batches close together, so that the run trains within its 50 frames (a run that trains nothing fails).
-        var auto = VideoSslProcess.Run(folder.Path, TimeSpan.FromMinutes(3), environment, "train", "--source", clip, "--out", folder["auto"], "--max-frames", "50", "--view", "auto",
+        var auto = VideoSslProcess.Run(folder.Path, TimeSpan.FromMinutes(3), environment, "train", "--backbone", "small", "--source", clip, "--out", folder["auto"], "--max-frames", "50", "--view", "auto",
             "--batch", "4", "--neg-gap", "0.5", "--pos-window", "0.2");
         Assert.True(auto.ExitCode == 0, auto.ToString());
         Assert.Contains("view: no rendering; the run goes on without the overlay", auto.Stderr);
         Assert.Contains("could not be loaded", auto.Stderr);
 
-        var headless = VideoSslProcess.Run(folder.Path, TimeSpan.FromMinutes(3), environment, "train", "--source", clip, "--out", folder["headless"], "--max-frames", "50", "--view", "headless");
+        var headless = VideoSslProcess.Run(folder.Path, TimeSpan.FromMinutes(3), environment, "train", "--backbone", "small", "--source", clip, "--out", folder["headless"], "--max-frames", "50", "--view", "headless");
         Assert.Equal(1, headless.ExitCode);
         var error = Assert.Single(headless.StderrLines);
         Assert.StartsWith("error: train: --view headless cannot start: ", error);
 
-        var record = VideoSslProcess.Run(folder.Path, TimeSpan.FromMinutes(3), environment, "train", "--source", clip, "--out", folder["record"], "--view", "auto", "--record", folder["o.mp4"]);
+        var record = VideoSslProcess.Run(folder.Path, TimeSpan.FromMinutes(3), environment, "train", "--backbone", "small", "--source", clip, "--out", folder["record"], "--view", "auto", "--record", folder["o.mp4"]);
         Assert.Equal(1, record.ExitCode);
         Assert.Contains("error: train: --record and --snapshot-every need a renderer", record.Stderr);
     }
@@ -122,7 +122,7 @@ public sealed partial class OverlayTests
     {
         using var folder = new TempFolder("overlay");
         string clip = Clips.Make(folder["clip.mp4"], "mandelbrot", 12);
-        var train = VideoSslProcess.Run(folder.Path, "train", "--source", clip, "--out", folder["run"], "--max-steps", "5", "--neg-gap", "1", "--batch", "8");
+        var train = VideoSslProcess.Run(folder.Path, "train", "--backbone", "small", "--source", clip, "--out", folder["run"], "--max-steps", "5", "--neg-gap", "1", "--batch", "8");
         Assert.True(train.ExitCode == 0, train.ToString());
         var checkpoints = Directory.GetFiles(folder["run"], "*.ckpt", SearchOption.AllDirectories).ToDictionary(f => f, f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
 

@@ -48,7 +48,7 @@ public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
     {
         using var work = new TempFolder("export-py");
         // resnet18: the ImageNet copy kept beside and two pooled stages, so the export carries both backbones and the choice.
-        string[] model = backbone == "resnet18" ? ["--backbone", "resnet18", "--keep-imagenet", "--pooled-stages", "2,4"] : [];
+        string[] model = backbone == "resnet18" ? ["--backbone", "resnet18", "--keep-imagenet", "--pooled-stages", "2,4"] : ["--backbone", "small"];
         var trained = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], "--max-steps", "3",
             "--device", "cpu", .. model, "--size", $"{size}", "--batch", "4", "--neg-gap", "1"]);
         Assert.True(trained.ExitCode == 0, trained.ToString());

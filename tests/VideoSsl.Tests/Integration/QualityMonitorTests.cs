@@ -23,7 +23,7 @@ public class QualityMonitorTests(ClipSet clips) : IClassFixture<ClipSet>, IDispo
     public void The_monitors_numbers_equal_evals_on_the_checkpoint_of_the_same_step_and_choose_best_ckpt()
     {
         string heldOut = HeldOut();
-        var trained = VideoSslProcess.Run(_work.Path, "train", "--source", clips.Pair, "--out", _work["run"], "--max-steps", "6",
+        var trained = VideoSslProcess.Run(_work.Path, "train", "--backbone", "small", "--source", clips.Pair, "--out", _work["run"], "--max-steps", "6",
             "--device", "cpu", "--size", "32", "--batch", "6", "--neg-gap", "1", "--eval-source", heldOut, "--eval-every", "3",
             "--checkpoint-every", "3", "--keep-checkpoints", "5");
         Assert.True(trained.ExitCode == 0, trained.ToString());
@@ -62,14 +62,14 @@ public class QualityMonitorTests(ClipSet clips) : IClassFixture<ClipSet>, IDispo
         string folder = _work["short"];
         Directory.CreateDirectory(folder);
         Clips.Make(Path.Combine(folder, "short.mp4"), "testsrc", 1.5);
-        var result = VideoSslProcess.Run(_work.Path, "train", "--source", clips.Pair, "--out", _work["run-short"], "--max-steps", "2",
+        var result = VideoSslProcess.Run(_work.Path, "train", "--backbone", "small", "--source", clips.Pair, "--out", _work["run-short"], "--max-steps", "2",
             "--device", "cpu", "--size", "32", "--eval-source", folder);
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("eval-source", result.Stderr);
         Assert.Contains("neg-gap", result.Stderr);
         Assert.False(File.Exists(_work["run-short/checkpoints/step-00000002.ckpt"]));
 
-        result = VideoSslProcess.Run(_work.Path, "train", "--source", clips.Pair, "--out", _work["run-missing"], "--max-steps", "2",
+        result = VideoSslProcess.Run(_work.Path, "train", "--backbone", "small", "--source", clips.Pair, "--out", _work["run-missing"], "--max-steps", "2",
             "--device", "cpu", "--size", "32", "--eval-source", _work["nothing-here.mp4"]);
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("nothing-here.mp4", result.Stderr);

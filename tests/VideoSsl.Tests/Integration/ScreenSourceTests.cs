@@ -13,7 +13,7 @@ public class ScreenSourceTests
         using var work = new TempFolder("screen");
         string preload = Environment.GetEnvironmentVariable("VIDEOSSL_PRELOAD") is { Length: > 0 } p ? $"LD_PRELOAD={p} " : "";
         string program = Path.Combine(AppContext.BaseDirectory, "videossl.dll");
-        string common = "--device cpu --size 32 --batch 4 --neg-gap 1 --max-steps 3";
+        string common = "--backbone small --device cpu --size 32 --batch 4 --neg-gap 1 --max-steps 3";
         string script = $"""
             {preload}dotnet '{program}' train --source screen --out '{work["whole"]}' {common} > '{work["whole.txt"]}' 2>&1 &&
             {preload}dotnet '{program}' train --source screen:160x120+40+20 --out '{work["region"]}' {common} > '{work["region.txt"]}' 2>&1 &&
@@ -39,7 +39,7 @@ public class ScreenSourceTests
     {
         using var work = new TempFolder("no-screen");
         var environment = new Dictionary<string, string?> { ["DISPLAY"] = null, ["WAYLAND_DISPLAY"] = wayland };
-        var result = VideoSslProcess.Run(work.Path, TimeSpan.FromMinutes(1), environment, "train", "--source", "screen", "--out", work["run"], "--device", "cpu");
+        var result = VideoSslProcess.Run(work.Path, TimeSpan.FromMinutes(1), environment, "train", "--backbone", "small", "--source", "screen", "--out", work["run"], "--device", "cpu");
         Assert.Equal(1, result.ExitCode);
         Assert.StartsWith($"error: train: source 'screen': {expected}", Assert.Single(result.StderrLines));
     }

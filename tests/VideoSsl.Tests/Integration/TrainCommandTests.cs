@@ -9,7 +9,7 @@ namespace VideoSsl.Tests.Integration;
 public class TrainCommandTests(ClipSet clips) : IClassFixture<ClipSet>
 {
     /// <summary>Small and quick settings that still learn: 64 px frames, 16 pairs, 1 s between anchors.</summary>
-    private static readonly string[] Quick = ["train", "--device", "cpu", "--size", "64", "--batch", "16", "--neg-gap", "1", "--seed", "5"];
+    private static readonly string[] Quick = ["train", "--backbone", "small", "--device", "cpu", "--size", "64", "--batch", "16", "--neg-gap", "1", "--seed", "5"];
 
     internal static List<JsonElement> Metrics(string runDirectory) =>
         File.ReadAllLines(Path.Combine(runDirectory, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();

@@ -49,7 +49,7 @@ public class UntrustedInputTests(ClipSet clips) : IClassFixture<ClipSet>
         {
             probe = VideoSslProcess.Run(work.Path, TimeSpan.FromMinutes(2), environment, "probe", clips.TestSrc);
             train = VideoSslProcess.Run(work.Path, TimeSpan.FromMinutes(2), environment,
-                ["train", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "2"]);
+                ["train", "--backbone", "small", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "2"]);
         }
         finally
         {
@@ -74,7 +74,7 @@ public class UntrustedInputTests(ClipSet clips) : IClassFixture<ClipSet>
         File.CreateSymbolicLink(Path.Combine(videos, "sub", "up"), "..");
 
         var probe = VideoSslProcess.Run(work.Path, TimeSpan.FromMinutes(1), "probe", videos);
-        var train = VideoSslProcess.Run(work.Path, TimeSpan.FromMinutes(2), ["train", "--source", videos, "--out", work["run"], .. Small, "--max-steps", "2"]);
+        var train = VideoSslProcess.Run(work.Path, TimeSpan.FromMinutes(2), ["train", "--backbone", "small", "--source", videos, "--out", work["run"], .. Small, "--max-steps", "2"]);
 
         Assert.True(probe.ExitCode == 0, probe.ToString());
         Assert.Equal([Path.Combine(videos, "a.mp4"), Path.Combine(videos, "sub", "b.mp4")], probe.Stdout.Split('\n').Where(l => l.StartsWith('/')));
@@ -86,7 +86,7 @@ public class UntrustedInputTests(ClipSet clips) : IClassFixture<ClipSet>
         Directory.CreateDirectory(many);
         for (int i = 0; i < 200; i++) File.Copy(clips.Red, Path.Combine(many, $"{i:D3}.mp4"));
         File.CreateSymbolicLink(Path.Combine(many, "loop"), ".");
-        using var scanning = VideoSslProcess.Start(work.Path, ["train", "--source", many, "--out", work["run-many"], .. Small]);
+        using var scanning = VideoSslProcess.Start(work.Path, ["train", "--backbone", "small", "--source", many, "--out", work["run-many"], .. Small]);
         var stderr = scanning.StandardError.ReadToEndAsync();
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!RunningProbes(many) && !scanning.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(20);
@@ -108,7 +108,7 @@ public class UntrustedInputTests(ClipSet clips) : IClassFixture<ClipSet>
     {
         using var work = new TempFolder("lock");
         string run = work["run"];
-        using var first = VideoSslProcess.Start(work.Path, ["train", "--source", "testsrc", "--out", run, .. Small, "--checkpoint-every", "3", "--max-seconds", "120"]);
+        using var first = VideoSslProcess.Start(work.Path, ["train", "--backbone", "small", "--source", "testsrc", "--out", run, .. Small, "--checkpoint-every", "3", "--max-seconds", "120"]);
         _ = first.StandardError.ReadToEndAsync();
         _ = first.StandardOutput.ReadToEndAsync();
         try
@@ -123,10 +123,10 @@ public class UntrustedInputTests(ClipSet clips) : IClassFixture<ClipSet>
 
             foreach (string[] second in new[]
             {
-                (string[])["train", "--source", "testsrc", "--out", run, .. Small, "--max-steps", "2"],
-                ["train", "--source", "testsrc", "--out", run, .. Small, "--max-steps", "2", "--overwrite"],
+                (string[])["train", "--backbone", "small", "--source", "testsrc", "--out", run, .. Small, "--max-steps", "2"],
+                ["train", "--backbone", "small", "--source", "testsrc", "--out", run, .. Small, "--max-steps", "2", "--overwrite"],
                 ["train", "--out", run, "--resume", "--max-steps", "400"],
-                ["demo", "--out", run, "--overwrite", "--view", "headless", "--max-steps", "2", "testsrc"],
+                ["demo", "--backbone", "small", "--out", run, "--overwrite", "--view", "headless", "--max-steps", "2", "testsrc"],
             })
             {
                 var refused = VideoSslProcess.Run(work.Path, second);
@@ -151,7 +151,7 @@ public class UntrustedInputTests(ClipSet clips) : IClassFixture<ClipSet>
     public void A_damaged_checkpoint_is_never_used_a_run_folder_falls_back_to_the_older_one_and_a_named_file_is_refused()
     {
         using var work = new TempFolder("damaged");
-        var trained = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "6", "--checkpoint-every", "3"]);
+        var trained = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", clips.TestSrc, "--out", work["run"], .. Small, "--max-steps", "6", "--checkpoint-every", "3"]);
         Assert.True(trained.ExitCode == 0, trained.ToString());
         string newest = work["run/checkpoints/step-00000006.ckpt"], older = work["run/checkpoints/step-00000003.ckpt"];
         byte[] bytes = File.ReadAllBytes(newest);
@@ -201,7 +201,7 @@ public class UntrustedInputTests(ClipSet clips) : IClassFixture<ClipSet>
             (playlist, "a local playlist may only use files under its own folder"),
         })
         {
-            var result = VideoSslProcess.Run(work.Path, ["train", "--source", source, "--out", work["run"], .. Small, "--max-steps", "2"]);
+            var result = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", source, "--out", work["run"], .. Small, "--max-steps", "2"]);
             Assert.True(result.ExitCode == 1, result.ToString());
             string line = Assert.Single(result.StderrLines, l => l.StartsWith("error:"));
             Assert.Contains($"source '{source}'", line);
@@ -212,7 +212,7 @@ public class UntrustedInputTests(ClipSet clips) : IClassFixture<ClipSet>
         string hls = work["hls"];
         Directory.CreateDirectory(hls);
         Tool.Output("ffmpeg", "-v", "error", "-i", clips.TestSrc, "-c", "copy", "-f", "hls", "-hls_time", "4", "-hls_list_size", "0", Path.Combine(hls, "index.m3u8"));
-        var good = VideoSslProcess.Run(work.Path, ["train", "--source", Path.Combine(hls, "index.m3u8"), "--out", work["run-hls"], .. Small, "--max-steps", "2"]);
+        var good = VideoSslProcess.Run(work.Path, ["train", "--backbone", "small", "--source", Path.Combine(hls, "index.m3u8"), "--out", work["run-hls"], .. Small, "--max-steps", "2"]);
         Assert.True(good.ExitCode == 0, good.ToString());
     }
 

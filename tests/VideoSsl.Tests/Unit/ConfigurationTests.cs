@@ -18,6 +18,39 @@ public class ConfigurationTests
         Assert.Contains("\"lr\": 0.001", config.ToJson());
     }
 
+    [Fact]
+    public void The_default_is_the_adapted_imagenet_resnet18_and_a_partial_config_keeps_what_it_does_not_name()
+    {
+        var config = new RunConfig();
+        Assert.Equal(Learning.Backbones.BackboneKind.ResNet18, config.Trainer.Model.Backbone);
+        Assert.Equal(Learning.Backbones.InitKind.ImageNet, config.Trainer.Model.Init);
+        Assert.Equal(128, config.Decode.Size);
+        Assert.Equal(2, config.Trainer.Adapt.FreezeStages);
+
+        // Only the embedding size named: the backbone, its frame size and its adaptation stay the defaults.
+        var partial = RunConfig.FromJson("""{"sources": ["a.mp4"], "out": "run", "trainer": {"model": {"embedding-dim": 64}}}""", "partial.json");
+        Assert.Equal(64, partial.Trainer.Model.EmbeddingDim);
+        Assert.Equal(config.Trainer.Model with { EmbeddingDim = 64 }, partial.Trainer.Model with { PooledStages = config.Trainer.Model.PooledStages });
+        Assert.Equal([2, 3, 4], partial.Trainer.Model.PooledStages!);
+        Assert.Equal(config.Trainer.Adapt, partial.Trainer.Adapt);
+        Assert.Equal(128, partial.Decode.Size);
+    }
+
+    [Fact]
+    public void A_config_written_before_the_resnet18_backbone_reads_as_the_small_encoder_it_trained()
+    {
+        // A run folder's config.json from an older build: the model has a width and no backbone, there is no "adapt".
+        var small = new RunConfig { Sources = ["a.mp4"], Out = "run" }.WithBackbone(Learning.Backbones.BackboneKind.Small);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(small.ToJson())!;
+        foreach (var key in new[] { "backbone", "init", "pooled-stages", "keep-imagenet" }) json["trainer"]!["model"]!.AsObject().Remove(key);
+        json["trainer"]!.AsObject().Remove("adapt");
+        var read = RunConfig.FromJson(json.ToJsonString(), "config.json");
+        Assert.Equal(small.Trainer.Model, read.Trainer.Model with { PooledStages = read.Trainer.Model.PooledStages });
+        Assert.Null(read.Trainer.Model.PooledStages);
+        Assert.Equal(new AdaptSettings(), read.Trainer.Adapt);
+        Assert.Equal(small.ToJson(), read.ToJson());
+    }
+
     [Theory]
     [InlineData("pos-window", "must be larger than pos-window")]
     [InlineData("batch", "batch must be at least 2")]

@@ -16,7 +16,7 @@ public class RunPlanTests
             new VideoInfo($"clip{i}.mp4", "mp4", TimeSpan.FromSeconds(s), "h264", 160, 120, "yuv420p", 25, 25, 0, null, false))).ToList(),
         [], []);
 
-    private static readonly RunConfig Config = new() { Sources = ["clips/"], Out = "run" };
+    private static readonly RunConfig Config = new RunConfig { Sources = ["clips/"], Out = "run" }.WithBackbone(Learning.Backbones.BackboneKind.Small);
 
     private static Checkpoint Checkpoint(RunConfig config, SamplerState? sampler, int frameSize = 96) =>
         new(new CheckpointInfo(Learning.Checkpoint.CurrentFormat, 10, 500, null, DateTimeOffset.UnixEpoch, new ModelSettings(), frameSize), config.ToJson(), sampler, [], [], []);
