@@ -21,14 +21,7 @@ public class AdaptationTests
         Optimizer = new OptimizerSettings { LearningRate = 1e-2 },
     };
 
-    private static TrainingBatch RandomBatch(int seed, int pairs = 6)
-    {
-        var batch = new TrainingBatch(pairs, Size) { Count = pairs, FramesIngested = 100 + seed };
-        new Random(seed).NextBytes(batch.Pixels);
-        for (int i = 0; i < pairs; i++) batch.SourceIds[i] = i % 2;
-        batch.State = new SamplerState([1, 2, 3, 4], 0, 100 + seed, seed, [], new DecodeCursor(0, 0, []));
-        return batch;
-    }
+    private static TrainingBatch RandomBatch(int seed) => Batches.Random(seed, size: Size);
 
     private static Dictionary<string, byte[]> Weights(ContrastiveModel model) =>
         model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.cpu().bytes.ToArray());

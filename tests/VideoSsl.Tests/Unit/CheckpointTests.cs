@@ -12,14 +12,7 @@ public class CheckpointTests
     private static readonly TrainerSettings Settings = new() { Model = new ModelSettings { ProjectionHidden = 32, EmbeddingDim = 16 } };
 
     /// <summary>A batch of random pixels with distinct anchors, enough to take real optimizer steps.</summary>
-    private static TrainingBatch RandomBatch(int seed, int pairs = 6, int size = 32)
-    {
-        var batch = new TrainingBatch(pairs, size) { Count = pairs, FramesIngested = 100 + seed };
-        new Random(seed).NextBytes(batch.Pixels);
-        for (int i = 0; i < pairs; i++) batch.SourceIds[i] = i % 2;
-        batch.State = new SamplerState([1, 2, 3, 4], 0, 100 + seed, seed, [], new DecodeCursor(0, 0, []));
-        return batch;
-    }
+    private static TrainingBatch RandomBatch(int seed, int pairs = 6, int size = 32) => Batches.Random(seed, pairs, size);
 
     private static Dictionary<string, byte[]> Weights(TrainingSession session) =>
         session.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.cpu().bytes.ToArray());
