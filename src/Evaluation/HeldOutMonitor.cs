@@ -37,7 +37,7 @@ public sealed class HeldOutMonitor : IQualityMonitor
             _batches.Add(pixels.AsSpan(0, count * size * size * 3).ToArray());
             _counts.Add(count);
         }, cancel);
-        double longest = Enumerable.Range(0, _frames.Names.Count).Select(v => Span(v)).DefaultIfEmpty(0).Max();
+        double longest = Enumerable.Range(0, _frames.Names.Count).Select(SecondsSpanned).DefaultIfEmpty(0).Max();
         if (longest < negGap)
             throw new UserError($"eval-source: the longest clip spans {longest:0.##} s at {fps} frames/s, less than neg-gap ({negGap} s): there are no far pairs to measure");
     }
@@ -57,7 +57,7 @@ public sealed class HeldOutMonitor : IQualityMonitor
 
     public int Every { get; }
 
-    private double Span(int video)
+    private double SecondsSpanned(int video)
     {
         var times = _frames.Times.Where((_, i) => _frames.Videos[i] == video).ToArray();
         return times.Length == 0 ? 0 : times.Max() - times.Min();

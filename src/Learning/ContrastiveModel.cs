@@ -97,14 +97,14 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
     /// video from another: on the held-out clips the small encoder's last block fell below raw pixels on same-video
     /// retrieval, while the earlier blocks keep colour and layout (README, *Does it learn?*).
     /// </summary>
-    public Tensor Embed(Tensor images) => WithPooledStages(images, Embedding);
+    public Tensor Embed(Tensor images) => WithPooledStages(images, (pooled, _) => Embedding(pooled));
 
     /// <summary>The embedding ([B, FeatureDim], see <see cref="Embed"/>) and the projections ([B, D], what the loss sees) from one pass.</summary>
     public (Tensor Features, Tensor Projected) ForwardBoth(Tensor images) => WithPooledStages(images, (pooled, last) =>
     {
         using var lastPooled = last.mean([2, 3]);
         using var projected = head.forward(lastPooled);
-        return (Embedding(pooled, last), functional.normalize(projected, p: 2, dim: 1));
+        return (Embedding(pooled), functional.normalize(projected, p: 2, dim: 1));
     });
 
     /// <summary>Runs the stages, hands the pooled stages' features (and the last map) to <paramref name="use"/>, then lets them go.</summary>
@@ -127,7 +127,7 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
         }
     }
 
-    private static Tensor Embedding(List<Tensor> pooled, Tensor last)
+    private static Tensor Embedding(List<Tensor> pooled)
     {
         var parts = pooled.Select(stage => functional.normalize(stage, p: 2, dim: 1)).ToArray();
         try
