@@ -46,7 +46,8 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
         if (initialWeights && settings.Init == InitKind.ImageNet)
         {
             ImageNetWeights.Load((ResNetBackbone)backbone);
-            if (imagenet is not null) ImageNetWeights.Load((ResNetBackbone)imagenet);
+            // The kept copy starts as the same weights: copied, not read from the 45 MB model file a second time.
+            imagenet?.load_state_dict(backbone.state_dict());
         }
     }
 

@@ -51,12 +51,7 @@ public sealed record ModelSettings
     /// Multiply-adds of one forward pass of one frame, counted as 2 FLOPs each (convolutions and linear layers;
     /// BatchNorm and ReLU add about 1 %). A training step costs about three forward passes.
     /// </summary>
-    public double ForwardFlopsPerFrame(int size)
-    {
-        var stages = Backbone == BackboneKind.ResNet18 ? ResNetBackbone.StageFlops(size) : SmallBackbone.StageFlops(Channels, size);
-        int hidden = ProjectionHidden * Width;
-        return stages.Sum() + 2.0 * Channels[^1] * hidden + 2.0 * hidden * EmbeddingDim;
-    }
+    public double ForwardFlopsPerFrame(int size) => StageFlops(size).Sum() + HeadFlops();
 
     /// <summary>
     /// FLOPs of one training step per frame: the forward pass, and the backward pass (about twice the forward's)
@@ -64,9 +59,18 @@ public sealed record ModelSettings
     /// </summary>
     public double TrainingFlopsPerFrame(int size, int frozenStages)
     {
-        var stages = Backbone == BackboneKind.ResNet18 ? ResNetBackbone.StageFlops(size) : SmallBackbone.StageFlops(Channels, size);
-        double head = ForwardFlopsPerFrame(size) - stages.Sum();
-        return stages.Sum() + 2 * stages.Skip(frozenStages).Sum() + 3 * head;
+        var stages = StageFlops(size);
+        return stages.Sum() + 2 * stages.Skip(frozenStages).Sum() + 3 * HeadFlops();
+    }
+
+    private double[] StageFlops(int size) =>
+        Backbone == BackboneKind.ResNet18 ? ResNetBackbone.StageFlops(size) : SmallBackbone.StageFlops(Channels, size);
+
+    /// <summary>The projection head's two linear layers on one frame.</summary>
+    private double HeadFlops()
+    {
+        int hidden = ProjectionHidden * Width;
+        return 2.0 * Channels[^1] * hidden + 2.0 * hidden * EmbeddingDim;
     }
 
     public IEnumerable<string> Problems()
