@@ -2,11 +2,12 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Distributed;
 
 namespace VideoSsl.CommandLine;
 
-/// <summary>What every command shares: the error console, logging, and Ctrl+C handling.</summary>
-public sealed class Cli
+/// <summary>What every command shares: the error console, logging, Ctrl+C handling, and the MPI world it runs in.</summary>
+public sealed class Cli : IDisposable
 {
     public static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
@@ -25,35 +26,57 @@ public sealed class Cli
 
     public Termination Termination { get; }
 
+    private World? _world;
+
+    /// <summary>The processes this command runs across: MPI's ranks when a launcher started it, else this process alone (started on first use).</summary>
+    public World World => _world ??= World.FromEnvironment();
+
+    public void Dispose() => _world?.Dispose();
+
     public ILoggerFactory Logging(ParseResult parse) => LoggerFactory.Create(builder => builder
         .ClearProviders()
         .SetMinimumLevel(parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information)
         .AddProvider(new ConsoleLoggerProvider(Console, parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information)));
 
     /// <summary>Runs a command's work, turning a <see cref="UserError"/> into one line on stderr and exit code 1.</summary>
-    public int Guard(ParseResult parse, string command, Func<int> work)
+    /// <remarks>
+    /// In an MPI job a rank that fails ends the whole job (MPI_Abort) with its exit code: the other ranks would
+    /// otherwise wait for it in the next collective forever.
+    /// </remarks>
+    /// <param name="acrossRanks">
+    /// The command runs across MPI ranks. Any other one started by mpirun would run whole in every rank and write the
+    /// same outputs at once, so it is refused.
+    /// </param>
+    public int Guard(ParseResult parse, string command, Func<int> work, bool acrossRanks = false)
     {
+        int code;
         try
         {
+            if (!acrossRanks && Platform.MpiLaunchedSize is > 1 and var size)
+                throw UserError.CommandLine($"{command} does not run across MPI ranks (this process is one of {size}): start it without mpirun (embed runs across ranks)");
             return work();
         }
         catch (UserError e)
         {
-            WriteError($"{command}: {e.Message}", parse.GetValue(Verbose) ? e : null);
-            return e.ExitCode;
+            WriteError($"{command}: {RankPrefix()}{e.Message}", parse.GetValue(Verbose) ? e : null);
+            code = e.ExitCode;
         }
         catch (OperationCanceledException) when (Termination.Token.IsCancellationRequested)
         {
-            WriteError($"{command}: interrupted", null);
-            return 130;
+            WriteError($"{command}: {RankPrefix()}interrupted", null);
+            code = 130;
         }
         catch (Exception e)
         {
             bool verbose = parse.GetValue(Verbose);
-            WriteError($"{command}: unexpected {e.GetType().Name}: {e.Message.Split('\n')[0]}" + (verbose ? "" : " (run with --verbose for details)"), verbose ? e : null);
-            return 1;
+            WriteError($"{command}: {RankPrefix()}unexpected {e.GetType().Name}: {e.Message.Split('\n')[0]}" + (verbose ? "" : " (run with --verbose for details)"), verbose ? e : null);
+            code = 1;
         }
+        if (_world is { IsDistributed: true } world) world.Abort(code);
+        return code;
     }
+
+    private string RankPrefix() => _world is { IsDistributed: true } world ? $"rank {world.Rank} of {world.Size}: " : "";
 
     /// <summary>One error line (control characters in names escaped), and with --verbose the exception after it.</summary>
     public static void WriteError(string line, Exception? detail)

@@ -12,6 +12,7 @@ root.Options.Add(Cli.Verbose);
 root.Subcommands.Add(TrainCommand.Create(cli));
 root.Subcommands.Add(DemoCommand.Create(cli));
 root.Subcommands.Add(EmbedCommand.Create(cli));
+root.Subcommands.Add(MergeCommand.Create(cli));
 root.Subcommands.Add(ProbeCommand.Create(cli));
 root.Subcommands.Add(DevicesCommand.Create(cli));
 root.Subcommands.Add(EvalCommand.Create(cli));
@@ -25,4 +26,6 @@ if (parse.Errors.Count > 0)
     Cli.WriteError($"{parse.Errors[0].Message} (see '{command} --help')", null);
     return 2;
 }
-return parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+int exitCode = parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+cli.Dispose();   // MPI_Finalize, when an MPI launcher started this process
+return exitCode;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using VideoSsl.Decode;
 using VideoSsl.Decode.Sources;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Distributed;
 using VideoSsl.Messages;
 
 namespace VideoSsl.Graph;
@@ -31,19 +32,29 @@ public static class SourcePreparation
     /// Live sources are checked by their kind (a camera that is missing, no display to capture: one line) and opened
     /// by the decode stage itself.
     /// </summary>
-    public static PreparedSources Prepare(IReadOnlyList<string> specs, bool realtime, ILogger log, CancellationToken cancel)
+    /// <param name="share">The block of the files this process takes (an MPI rank, a job-array shard): the sources are
+    /// split after the walk, so that each file is probed and read by one process only; a share may be empty.</param>
+    public static PreparedSources Prepare(IReadOnlyList<string> specs, bool realtime, ILogger log, CancellationToken cancel, WorkShare? share = null)
     {
+        share ??= WorkShare.Whole;
         var resolved = SourceResolver.Resolve(specs, realtime, cancel);
         var files = new List<(VideoSource, VideoInfo)>();
         var live = new List<VideoSource>();
         var skipped = new List<SkippedSource>();
         foreach (var entry in resolved.Skipped)
         {
-            log.LogWarning("{Message}; skipped", entry.Reason);
+            if (share.Index == 0) log.LogWarning("{Message}; skipped", entry.Reason);   // every share walks the same folder: one says so
             skipped.Add(entry);
         }
+        var sources = resolved.Sources;
+        if (!share.IsWhole)
+        {
+            if (sources.FirstOrDefault(s => !s.IsFile) is { } liveSource)
+                throw new UserError($"source '{liveSource.Path}': a live source cannot be split into shares; name files or folders");
+            sources = sources.Take(share.Of(sources.Count)).ToList();
+        }
         int id = 0;
-        foreach (var source in resolved.Sources)
+        foreach (var source in sources)
         {
             cancel.ThrowIfCancellationRequested();
             if (!source.IsFile)
@@ -63,7 +74,7 @@ public static class SourcePreparation
                 skipped.Add(new SkippedSource(source.Path, e.Message));
             }
         }
-        if (files.Count + live.Count == 0)
+        if (files.Count + live.Count == 0 && share.IsWhole)
             throw new UserError($"none of the {resolved.Sources.Count + resolved.Skipped.Count} video files under {string.Join(", ", specs.Select(p => $"'{p}'"))} can be read: {skipped[0].Reason}");
         return new PreparedSources(files, live, skipped);
     }

@@ -32,6 +32,15 @@ public sealed class NpyWriter : IDisposable
         Rows++;
     }
 
+    /// <summary>Whole rows, as the little-endian float32 bytes another writer produced (a shard, another rank).</summary>
+    public void WriteRows(ReadOnlySpan<byte> rows)
+    {
+        long rowBytes = 4L * Columns;
+        if (rows.Length % rowBytes != 0) throw new ArgumentException($"{rows.Length} bytes are not whole rows of {Columns} float32 values");
+        _file.Write(rows);
+        Rows += rows.Length / rowBytes;
+    }
+
     private byte[] Header(long rows)
     {
         string dict = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {Columns}), }}";

@@ -37,14 +37,49 @@ public static class VideoSslProcess
         return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>
+    /// Runs the program as <paramref name="ranks"/> MPI ranks on this machine, under Open MPI's mpirun as a user would
+    /// (more ranks than cores allowed; as root, which CI is, allowed too; no single-copy shared memory, which
+    /// containers lack).
+    /// </summary>
+    public static CliResult RunMpi(string workingDirectory, int ranks, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
+    {
+        using var process = StartMpi(workingDirectory, ranks, arguments, environment);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"mpirun -np {ranks} videossl {string.Join(' ', arguments)} did not finish in {timeout}:\n{stderr.Result}");
+        }
+        process.WaitForExit();
+        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    public static Process StartMpi(string workingDirectory, int ranks, string[] arguments, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var launcher = new Dictionary<string, string?>
+        {
+            ["OMPI_ALLOW_RUN_AS_ROOT"] = "1",
+            ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1",
+            ["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none",
+            // mpirun gives its ranks pseudo-terminals; .NET then writes the terminal's keypad sequence to stdout.
+            ["TERM"] = "dumb",
+        };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) launcher[name] = value;
+        return Start(workingDirectory, ["--oversubscribe", "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", Program, .. arguments],
+            environment: launcher, executable: "mpirun");
+    }
+
     /// <param name="interruptible">
     /// Start with SIGINT at its default disposition, as a program in a terminal's foreground has it. A process
     /// started in the background by a non-interactive shell inherits SIGINT ignored (and .NET then leaves it
     /// ignored), so without this a test run from such a shell could not send Ctrl+C at all.
     /// </param>
-    public static Process Start(string workingDirectory, string[] arguments, bool interruptible = false, IReadOnlyDictionary<string, string?>? environment = null)
+    /// <param name="executable">Another launcher than dotnet (mpirun), given the program and its arguments in <paramref name="arguments"/>.</param>
+    public static Process Start(string workingDirectory, string[] arguments, bool interruptible = false, IReadOnlyDictionary<string, string?>? environment = null, string? executable = null)
     {
-        var start = new ProcessStartInfo(interruptible ? "env" : "dotnet")
+        var start = new ProcessStartInfo(executable ?? (interruptible ? "env" : "dotnet"))
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -57,7 +92,7 @@ public static class VideoSslProcess
             start.ArgumentList.Add("--default-signal=INT");
             start.ArgumentList.Add("dotnet");
         }
-        start.ArgumentList.Add(Program);
+        if (executable is null) start.ArgumentList.Add(Program);
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
         if (Environment.GetEnvironmentVariable("VIDEOSSL_PRELOAD") is { Length: > 0 } preload) start.Environment["LD_PRELOAD"] = preload;
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())

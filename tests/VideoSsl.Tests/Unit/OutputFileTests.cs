@@ -54,6 +54,7 @@ public class OutputFileTests
         using (var files = new EmbeddingFiles(folder["e.npy"], 2))
         {
             files.Write(new VideoSource(0, "a,b \"c\".mp4", false), 7, 0.28, [1, 0]);
+            files.Complete();
         }
         var lines = File.ReadAllLines(folder["e.csv"]);
         Assert.Equal("source,frame_index,pts_seconds", lines[0]);
