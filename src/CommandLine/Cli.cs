@@ -53,7 +53,7 @@ public sealed class Cli : IDisposable
         try
         {
             if (!acrossRanks && Platform.MpiLaunchedSize is > 1 and var size)
-                throw UserError.CommandLine($"{command} does not run across MPI ranks (this process is one of {size}): start it without mpirun (embed runs across ranks)");
+                throw UserError.CommandLine($"{command} does not run across MPI ranks (this process is one of {size}): start it without mpirun (train and embed run across ranks)");
             return work();
         }
         catch (UserError e)

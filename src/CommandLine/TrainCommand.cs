@@ -59,15 +59,19 @@ public static class TrainCommand
             }
 
             config = DisplaySizing.Resolve(config);
+            var world = cli.World;
             var graph = new TrainingGraph(logging) { MonitorFactory = (c, token) => HeldOutMonitor.For(c, logging, token) };
-            using var view = OverlayView.Open(config.View, $"VideoSsl: {config.Out}", Path.Combine(config.Out, "screenshots"), logging.CreateLogger("view"));
-            var summary = ProgressDisplay.Run(cli.Console, log, "train",
-                observer => graph.Run(config, checkpoint, parse.GetValue(overwrite), observer, cli.Termination.Token, view));
+            // Under MPI rank 0 alone shows (or records) the overlay and reports; the other ranks only train.
+            using var view = world.IsRoot ? OverlayView.Open(config.View, $"VideoSsl: {config.Out}", Path.Combine(config.Out, "screenshots"), logging.CreateLogger("view")) : null;
+            var summary = world.IsRoot
+                ? ProgressDisplay.Run(cli.Console, log, "train", observer => graph.Run(config, checkpoint, parse.GetValue(overwrite), observer, cli.Termination.Token, view, world))
+                : graph.Run(config, checkpoint, parse.GetValue(overwrite), null, cli.Termination.Token, null, world);
+            if (!world.IsRoot) return 0;
             view?.Complete();
             PrintSummary(summary);
             if (view is not null) PrintOverlay(view.Report);
             return 0;
-        }));
+        }, acrossRanks: true));
         return command;
 
         RunConfig WithCommandLine(ParseResult parse, RunConfig config)
@@ -89,7 +93,7 @@ public static class TrainCommand
     private static void PrintSummary(TrainingSummary s)
     {
         var text = CultureInfo.InvariantCulture;
-        Cli.Print(string.Create(text, $"Trained {s.StepsThisRun} steps ({s.Steps} in all) on {s.Device} in {s.Seconds:0.0} s; stopped because {s.StopReason}."));
+        Cli.Print(string.Create(text, $"Trained {s.StepsThisRun} steps ({s.Steps} in all) on {s.Device}{(s.WorldSize > 1 ? $" x {s.WorldSize} MPI ranks" : "")} in {s.Seconds:0.0} s; stopped because {s.StopReason}."));
         if (s.FirstLossNorm is { } first && s.LastLossNorm is { } last)
             Cli.Print(string.Create(text, $"loss_norm (1.0 = chance): first steps {first:0.000} -> last steps {last:0.000}"));
         long dropped = s.Stages.Sum(stage => stage.Dropped);

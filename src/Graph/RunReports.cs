@@ -46,7 +46,8 @@ public sealed record TrainingSummary(
     IReadOnlyList<SkippedSource> Skipped,
     IReadOnlyList<StageSnapshot> Stages,
     long Reconnects,
-    OverlaySummary? Overlay = null);
+    OverlaySummary? Overlay = null,
+    int WorldSize = 1);
 
 /// <summary>What the overlay drew during a run.</summary>
 public sealed record OverlaySummary(long FramesRendered);

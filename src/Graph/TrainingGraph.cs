@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Decode;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Distributed;
 using VideoSsl.Graph.Outputs;
 using VideoSsl.Learning;
 using VideoSsl.Learning.Overlay;
@@ -33,15 +34,28 @@ public sealed class TrainingGraph(ILoggerFactory logs)
     /// <param name="resume">The checkpoint to continue from (its weights, optimizer, step, and data position when the data is the same).</param>
     /// <param name="stop">Cancelled on Ctrl+C or SIGTERM: the current step finishes and a checkpoint is written.</param>
     /// <param name="view">The overlay, drawn by the monitor loop on this thread (which owns its GL context), or null.</param>
-    public TrainingSummary Run(RunConfig config, Checkpoint? resume, bool overwrite, IRunObserver? observer, CancellationToken stop, IOverlayView? view = null)
+    /// <param name="world">
+    /// The ranks of an MPI job, each running this graph on its own block of the files (split after the walk) and
+    /// training one model with the others (see <see cref="TrainingSession"/>). Rank 0 alone takes the run-folder lock
+    /// and writes config.json, checkpoints, metrics.jsonl and summary.json (its own loss; the frames of every rank);
+    /// the other ranks never open the folder for writing. Under MPI a resume restores the weights, optimizer state
+    /// and step, and each rank's data starts afresh from the first of its files.
+    /// </param>
+    public TrainingSummary Run(RunConfig config, Checkpoint? resume, bool overwrite, IRunObserver? observer, CancellationToken stop, IOverlayView? view = null, World? world = null)
     {
         config.Validated();
-        var prepared = SourcePreparation.Prepare(config.Sources, config.Decode.Realtime, _log, stop);
-        // Taken before anything in the folder is replaced, and held until the summary is written.
-        RunDirectory.RefuseForeign(config.Out);
-        using var runLock = RunLock.Acquire(config.Out);
-        RunDirectory.Prepare(config.Out, resume is not null, overwrite);
-        var plan = RunPlan.Make(config, prepared, resume);
+        world ??= new SingleProcess();
+        var prepared = SourcePreparation.Prepare(config.Sources, config.Decode.Realtime, _log, stop, world.IsDistributed ? WorkShare.OfRank(world) : null);
+        if (world.IsRoot)
+        {
+            // Taken before anything in the folder is replaced, and held until the summary is written.
+            RunDirectory.RefuseForeign(config.Out);
+        }
+        using var runLock = world.IsRoot ? RunLock.Acquire(config.Out) : null;
+        if (world.IsRoot) RunDirectory.Prepare(config.Out, resume is not null, overwrite);
+        // No rank starts before rank 0 holds the folder (or has failed, which ends the job).
+        world.Barrier();
+        var plan = RunPlan.Make(config, prepared, world.IsDistributed && resume is not null ? resume with { Sampler = null } : resume);
         foreach (var note in plan.Notes)
         {
             if (note.Warning) _log.LogWarning("{Note}", note.Text);
@@ -51,14 +65,15 @@ public sealed class TrainingGraph(ILoggerFactory logs)
         int size = config.Decode.Size;
 
         var device = ComputeDevice.Resolve(config.Device);
-        using var session = new TrainingSession(config.Trainer, device, config.Seed, resume);
-        _log.LogInformation("train: {Files} file(s) in {Passes} pass(es), {Live} live source(s), device {Device}, {Size} px, batch {Batch}, LibTorch threads {Threads}",
-            prepared.Files.Count, plan.Schedule.Count, plan.Live.Count, device.type, size, config.Sampler.Batch, TorchSharp.torch.get_num_threads());
+        using var session = new TrainingSession(config.Trainer, device, config.Seed, resume, world);
+        _log.LogInformation("train: {Files} file(s) in {Passes} pass(es), {Live} live source(s){Rank}, device {Device}, {Size} px, batch {Batch}, LibTorch threads {Threads}",
+            prepared.Files.Count, plan.Schedule.Count, plan.Live.Count, world.IsDistributed ? $" (MPI rank {world.Rank} of {world.Size})" : "",
+            device.type, size, config.Sampler.Batch, TorchSharp.torch.get_num_threads());
 
         string configJson = config.ToJson();
-        File.WriteAllText(Path.Combine(config.Out, RunDirectory.ConfigFile), configJson);
-        var store = new CheckpointStore(config.Out, config.Trainer.KeepCheckpoints);
-        using var metrics = new MetricsLog(Path.Combine(config.Out, RunDirectory.MetricsFile), append: resume is not null);
+        if (world.IsRoot) File.WriteAllText(Path.Combine(config.Out, RunDirectory.ConfigFile), configJson);
+        var store = world.IsRoot ? new CheckpointStore(config.Out, config.Trainer.KeepCheckpoints) : null;
+        using var metrics = world.IsRoot ? new MetricsLog(Path.Combine(config.Out, RunDirectory.MetricsFile), append: resume is not null) : null;
         using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop);
 
         // The graph: decode -> frames -> sample -> batches -> train. With files only, the sampler wakes once per burst
@@ -71,16 +86,18 @@ public sealed class TrainingGraph(ILoggerFactory logs)
             Overlay = view?.Feed,
             RecentFolder = config.Decode.KeepRecentMinutes is null ? null : Path.Combine(config.Out, RunDirectory.RecentFolder),
         });
-        var sampler = graph.Stage(new SamplerStage(frames, config.Sampler, size, plan.FileLanes + plan.Live.Count, config.Seed, plan.AllItems,
+        // Each rank samples its own files with a seed of its own.
+        var sampler = graph.Stage(new SamplerStage(frames, config.Sampler, size, plan.FileLanes + plan.Live.Count, config.Seed + 7919L * world.Rank, plan.AllItems,
             plan.SamplerResume, live: plan.Live.Count > 0, output: batches));
         if (config.Monitor.Sources.Count > 0 && MonitorFactory is null) throw new UserError("eval-source: this command has no online monitor");
-        using var quality = MonitorFactory?.Invoke(config, stop);
+        using var quality = world.IsRoot ? MonitorFactory?.Invoke(config, stop) : null;
         var trainer = graph.Stage(new TrainerStage(session, batches, sampler.Return, store, configJson, size, config.Trainer,
             config.Limits.MaxSteps, halt.Token, logs.CreateLogger("train"))
         {
             Monitor = quality,
             Probe = view is null ? null : new OverlayProbe(view.Feed),
             Overlay = view?.Feed,
+            World = world,
         });
 
         var clock = new StageClock();
@@ -89,7 +106,7 @@ public sealed class TrainingGraph(ILoggerFactory logs)
         sampler.SourceEvent += record.OnSourceEvent;
         trainer.StepCompleted += step =>
         {
-            metrics.Write(step, clock.ElapsedSeconds, record.Epoch, decode.Reconnects, graph.Snapshots());
+            metrics?.Write(step, clock.ElapsedSeconds, record.Epoch, decode.Reconnects, graph.Snapshots());
             record.OnStep(step);
         };
 
@@ -114,7 +131,7 @@ public sealed class TrainingGraph(ILoggerFactory logs)
         {
             // Say what happened in summary.json too (when the disk still takes it), then report it.
             stopping.Failed(e.Message);
-            TryWriteSummary(Summary());
+            if (world.IsRoot) TryWriteSummary(Summary());
             throw;
         }
         stopping.Finish(session.Step, decode.FramesDelivered + plan.FramesBefore);
@@ -130,18 +147,27 @@ public sealed class TrainingGraph(ILoggerFactory logs)
             _log.LogWarning("train: {Why}; the overlay was drawn all the same", why);
         }
 
-        var summary = Summary();
-        File.WriteAllText(Path.Combine(config.Out, RunDirectory.SummaryFile), JsonSerializer.Serialize(summary, RunConfig.Json));
+        // The frames every rank took (the same collective on every rank, after the last step).
+        long framesSeen = world.IsDistributed ? SumOverRanks(session.FramesSeen) : session.FramesSeen;
+        var summary = Summary() with { FramesSeen = framesSeen };
+        if (world.IsRoot) File.WriteAllText(Path.Combine(config.Out, RunDirectory.SummaryFile), JsonSerializer.Serialize(summary, RunConfig.Json));
         return summary;
+
+        long SumOverRanks(long value)
+        {
+            Span<float> parts = [(float)(value >> 24), value & 0xFFFFFF];   // exact in float32 for any count below 2^48
+            world.SumInPlace(parts);
+            return ((long)parts[0] << 24) + (long)parts[1];
+        }
 
         TrainingSummary Summary()
         {
             var (first, last) = record.LossNormEnds();
             return new TrainingSummary(
-                config.Out, trainer.LastCheckpoint ?? store.Existing().LastOrDefault(), metrics.Path, DeviceName(device),
+                config.Out, trainer.LastCheckpoint ?? store?.Existing().LastOrDefault(), metrics?.Path ?? "", DeviceName(device),
                 resume is not null, stopping.Reason ?? "the sources ended", session.Step, session.Step - startStep, session.FramesSeen, clock.ElapsedSeconds,
                 first, last, record.Reports, prepared.Skipped, graph.Snapshots(), decode.Reconnects,
-                view is null ? null : new OverlaySummary(framesRendered));
+                view is null ? null : new OverlaySummary(framesRendered), world.Size);
         }
 
         void TryWriteSummary(TrainingSummary failed)
@@ -153,7 +179,7 @@ public sealed class TrainingGraph(ILoggerFactory logs)
 
         RunProgress Progress() => new(
             clock.ElapsedSeconds, session.Step, config.Limits.MaxSteps, sampler.FramesIngested, plan.ExpectedFrames,
-            record.LastStep, metrics.RecentFramesPerSecond, graph.Snapshots(), record.CurrentSource, decode.Reconnects, config.Limits.MaxSeconds);
+            record.LastStep, metrics?.RecentFramesPerSecond ?? 0, graph.Snapshots(), record.CurrentSource, decode.Reconnects, config.Limits.MaxSeconds);
 
         OverlayStatus OverlayStatus()
         {

@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Distributed;
 using VideoSsl.Messages.Overlay;
 using VideoSsl.Learning.Overlay;
 using VideoSsl.Sampling;
@@ -22,7 +23,7 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
 {
     private readonly TrainingSession _session;
     private readonly Action<TrainingBatch> _giveBack;
-    private readonly CheckpointStore _checkpoints;
+    private readonly CheckpointStore? _checkpoints;
     private readonly string _runConfigJson;
     private readonly int _frameSize;
     private readonly TrainerSettings _settings;
@@ -43,7 +44,7 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
     public const int GiveUpAfter = 12;
 
     public TrainerStage(TrainingSession session, Edge<TrainingBatch> input, Action<TrainingBatch> giveBack,
-        CheckpointStore checkpoints, string runConfigJson, int frameSize, TrainerSettings settings, long? maxSteps,
+        CheckpointStore? checkpoints, string runConfigJson, int frameSize, TrainerSettings settings, long? maxSteps,
         CancellationToken stopBetweenSteps, ILogger log) : base("train", input)
     {
         _session = session;
@@ -75,6 +76,13 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
     /// <summary>The overlay's pause switch (space): no steps while it is set.</summary>
     public OverlayFeed? Overlay { get; init; }
 
+    /// <summary>
+    /// The ranks this trainer steps with. Before every step they agree: any rank asked to stop (a limit, Ctrl+C,
+    /// SIGTERM) stops them all at the same step; a rank whose files have ended steps idle, adding no gradient, until
+    /// every rank's have; then all stop. So no rank waits in a collective for one that has left.
+    /// </summary>
+    public World World { get; init; } = new SingleProcess();
+
     protected override void Run(CancellationToken cancel)
     {
         Exception? failure = null;
@@ -82,23 +90,30 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, _stopBetweenSteps);
         try
         {
-            while ((_maxSteps is not { } max || _session.Step < max) && !stop.IsCancellationRequested)
+            while (true)
             {
-                if (Overlay is { Paused: true })
+                bool wantsMore = (_maxSteps is not { } max || _session.Step < max) && !stop.IsCancellationRequested;
+                if (!wantsMore && !World.IsDistributed) break;
+                if (wantsMore && Overlay is { Paused: true })
                 {
                     Probe?.Update(_session.Model, _session.Device);
                     stop.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(30));
                     continue;
                 }
-                TrainingBatch batch;
+                TrainingBatch? batch = null;
                 try
                 {
-                    if (!NextBatch(out batch, stop.Token)) break;
+                    if (wantsMore && NextBatch(out var next, stop.Token)) batch = next;
                 }
                 catch (OperationCanceledException)
                 {
+                }
+                if (World.IsDistributed && !AllGoOn(wantsMore && !stop.IsCancellationRequested, batch is not null))
+                {
+                    if (batch is not null) _giveBack(batch);
                     break;
                 }
+                if (batch is null && !World.IsDistributed) break;
                 TrainStep(batch);
                 Probe?.Update(_session.Model, _session.Device);
             }
@@ -131,25 +146,34 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
         return true;
     }
 
-    private void TrainStep(TrainingBatch batch)
+    /// <summary>One allreduce of two votes: true when no rank asked to stop and some rank has a batch.</summary>
+    private bool AllGoOn(bool goOn, bool hasBatch)
+    {
+        Span<float> votes = [goOn ? 0 : 1, hasBatch ? 1 : 0];
+        World.SumInPlace(votes);
+        return votes[0] == 0 && votes[1] > 0;
+    }
+
+    /// <param name="batch">Null for a rank stepping idle with the others (its files have ended).</param>
+    private void TrainStep(TrainingBatch? batch)
     {
         StepResult result;
         try
         {
-            using (Counters.Busy()) result = _session.Train(batch);
+            using (Counters.Busy()) result = batch is null ? _session.TrainIdle() : _session.Train(batch);
             _stepSecondsSinceMeasure += result.Seconds;
-            Counters.CountIn(2L * batch.Count);
-            if (result.Applied) _lastState = batch.State;
+            if (batch is not null) Counters.CountIn(2L * batch.Count);
+            if (result.Applied && batch is not null) _lastState = batch.State;
         }
         finally
         {
-            _giveBack(batch);
+            if (batch is not null) _giveBack(batch);
         }
 
         if (result.Applied)
         {
             _nonFiniteInARow = 0;
-            _lastLoss = result.Loss;
+            if (batch is not null) _lastLoss = result.Loss;
             if (double.IsFinite(result.LossNorm))
                 _smoothedLossNorm = _smoothedLossNorm is { } s ? 0.95 * s + 0.05 * result.LossNorm : result.LossNorm;
             WatchForCollapse(result);
@@ -170,8 +194,10 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
                     _nonFiniteInARow, _session.Step, _session.LearningRate);
             }
         }
-        if (result.Applied && Monitor is { } monitor && _session.Step % monitor.Every == 0) result = Measure(monitor, result);
-        StepCompleted?.Invoke(result);
+        if (result.Applied && batch is not null && Monitor is { } monitor && _session.Step % monitor.Every == 0) result = Measure(monitor, result);
+        if (batch is not null) StepCompleted?.Invoke(result);   // an idle rank's step has no loss to log
+        if (World.IsDistributed && _log.IsEnabled(LogLevel.Debug))
+            _log.LogDebug("train: rank {Rank} step {Step} {Kind} weights {Hash}", World.Rank, _session.Step, batch is null ? "idle" : "batch", _session.WeightsHash());
         if (result.Applied && _session.Step % _settings.CheckpointEvery == 0) SaveCheckpoint(final: false);
     }
 
@@ -185,11 +211,11 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
         try
         {
             if (double.IsFinite(scores.Auc) && _session.WeightsAreFinite())
-                _checkpoints.SaveIfBest(_session.ToCheckpoint(_runConfigJson, _lastState, _lastLoss, _frameSize, scores.CheckpointScore));
+                _checkpoints?.SaveIfBest(_session.ToCheckpoint(_runConfigJson, _lastState, _lastLoss, _frameSize, scores.CheckpointScore));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _log.LogError("train: best checkpoint '{Path}' could not be written ({Message})", _checkpoints.BestPath, e.Message);
+            _log.LogError("train: best checkpoint '{Path}' could not be written ({Message})", _checkpoints!.BestPath, e.Message);
         }
         return result with { Quality = scores };
     }
@@ -228,17 +254,20 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
             }
             // With the monitor on, best.ckpt follows its held-out numbers (see Measure), not the training signal.
             var checkpoint = _session.ToCheckpoint(_runConfigJson, _lastState, _lastLoss, _frameSize, Monitor is null ? _smoothedLossNorm : null);
-            LastCheckpoint = _checkpoints.Save(checkpoint);
-            _checkpoints.SaveIfBest(checkpoint);
+            // Every rank keeps the checkpoint in memory (a roll-back after non-finite losses returns all ranks to
+            // the same step); rank 0 alone writes it.
             _lastGood = checkpoint;
             _lastSavedStep = _session.Step;
+            if (_checkpoints is null) return;
+            LastCheckpoint = _checkpoints.Save(checkpoint);
+            _checkpoints.SaveIfBest(checkpoint);
             CheckpointSaved?.Invoke(LastCheckpoint, _session.Step);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _saveFailed = true;
-            string? previous = LastCheckpoint ?? _checkpoints.Existing().LastOrDefault();
-            string message = $"checkpoint '{_checkpoints.PathFor(_session.Step)}': could not be written ({e.Message})" +
+            string? previous = LastCheckpoint ?? _checkpoints!.Existing().LastOrDefault();
+            string message = $"checkpoint '{_checkpoints!.PathFor(_session.Step)}': could not be written ({e.Message})" +
                 (previous is null ? "" : $"; the previous one, '{previous}', is intact");
             if (!final) throw new UserError(message + "; training stopped", e);
             _log.LogError("train: {Message}", message);

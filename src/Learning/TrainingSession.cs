@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TorchSharp;
 using VideoSsl.Engine;
+using VideoSsl.Engine.Distributed;
 using VideoSsl.Sampling;
 using static TorchSharp.torch;
 
@@ -27,9 +28,16 @@ public sealed record StepResult(
 /// <summary>
 /// The model, its optimizer and the step counter on one device. Each step runs inside a dispose scope, so the
 /// tensors it makes are freed when it ends (without one, memory grows by megabytes a step).
+///
+/// Across the ranks of an MPI job (data parallel, as Horovod does it): every rank starts from rank 0's weights and
+/// optimizer state, and every step sums all ranks' gradients in one fused buffer, divides by the ranks that had a
+/// batch, and applies the same update everywhere, so all ranks hold the same weights after every step. BatchNorm
+/// layers that train normalise with their own rank's batch; their running statistics are averaged the same way
+/// each step, so they too are the same on every rank. A batch that is not finite on any rank is skipped by all.
 /// </summary>
 public sealed class TrainingSession : IDisposable
 {
+    private readonly World _world;
     private readonly TrainerSettings _settings;
     private readonly BatchAugmenter _augmenter;
     private readonly ContrastiveObjective _objective;
@@ -37,8 +45,10 @@ public sealed class TrainingSession : IDisposable
     private readonly TorchSharp.Modules.OptimizerHelper _optimizerState;
 
     /// <param name="resume">Continue from this checkpoint: weights, optimizer, step and random state.</param>
-    public TrainingSession(TrainerSettings settings, Device device, long seed, Checkpoint? resume = null)
+    /// <param name="world">The ranks this model trains across (default: this process alone).</param>
+    public TrainingSession(TrainerSettings settings, Device device, long seed, Checkpoint? resume = null, World? world = null)
     {
+        _world = world ?? new SingleProcess();
         _settings = settings;
         Device = device;
         if (settings.Threads > 0) torch.set_num_threads(settings.Threads);
@@ -63,8 +73,98 @@ public sealed class TrainingSession : IDisposable
             Step = resume.Info.Step;
             FramesSeen = resume.Info.FramesSeen;
         }
+        if (_world.IsDistributed)
+        {
+            StartFromRootsState();
+            // The same weights everywhere, different random crops: each rank's random stream of its own.
+            if (!_world.IsRoot) ComputeDevice.Seed(unchecked(seed + 1_000_003L * _world.Rank + Step));
+        }
         _augmenter = new BatchAugmenter(settings.Augment);
         _objective = ContrastiveObjective.For(settings.Loss);
+    }
+
+    /// <summary>Rank 0's weights, buffers and optimizer state on every rank (Horovod's broadcast of parameters and optimizer state).</summary>
+    private void StartFromRootsState()
+    {
+        var weights = new MemoryStream();
+        var optimizer = new MemoryStream();
+        if (_world.IsRoot)
+        {
+            Model.save(weights);
+            using var writer = new BinaryWriter(optimizer, System.Text.Encoding.UTF8, leaveOpen: true);
+            _optimizerState.save_state_dict(writer);
+        }
+        byte[] rootWeights = _world.Broadcast(_world.IsRoot ? weights.ToArray() : null);
+        byte[] rootOptimizer = _world.Broadcast(_world.IsRoot ? optimizer.ToArray() : null);
+        if (_world.IsRoot) return;
+        LoadWeights(Model, rootWeights);
+        using var reader = new BinaryReader(new MemoryStream(rootOptimizer));
+        _optimizerState.load_state_dict(reader);
+        _optimizerState.to(Device);
+    }
+
+    private List<Tensor>? _trained;
+    private List<Tensor>? _trainingBuffers;
+    private List<Tensor>? _batchCounters;
+
+    /// <summary>
+    /// One allreduce of every trained parameter's gradient, the running statistics of every BatchNorm in training mode,
+    /// and two counts (ranks with a batch, ranks whose loss was not finite); the gradients and statistics become the
+    /// mean over the ranks with a batch. False when no rank had a batch or any rank's loss was not finite: no step then.
+    /// </summary>
+    private bool AverageAcrossRanks(bool contributes, bool finite)
+    {
+        _trained ??= Model.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
+        var training = Model.modules().OfType<TorchSharp.Modules.BatchNorm>().Where(m => m.training).ToList();
+        _trainingBuffers ??= training.SelectMany(m => new[] { m.running_mean, m.running_var }).OfType<Tensor>().ToList();
+        _batchCounters ??= training.Select(m => m.num_batches_tracked).OfType<Tensor>().ToList();
+        foreach (var p in _trained.Where(p => p.grad is null))
+        {
+            // A rank whose first step is idle has no gradient tensors yet: a zero backward makes them.
+            using var zero = p.sum().mul(0);
+            zero.backward();
+        }
+        using var scope = NewDisposeScope();
+        bool useful = contributes && finite;
+        var parts = _trained.Select(p => p.grad!.flatten()).Concat(_trainingBuffers.Select(b => b.flatten())).ToList();
+        using var joined = parts.Count > 0 ? cat(parts, 0).to(ScalarType.Float32).cpu() : zeros(0);
+        float[] fused = new float[joined.shape[0] + 2];
+        if (useful) joined.data<float>().CopyTo(fused, 0);
+        fused[^2] = contributes ? 1 : 0;
+        fused[^1] = finite ? 0 : 1;
+        _world.SumInPlace(fused);
+        float ranks = fused[^2], notFinite = fused[^1];
+        // A rank with a batch counted it in its BatchNorm layers' forward; an idle one counts it here, so the counts agree.
+        if (ranks > 0 && !contributes)
+            using (no_grad())
+                foreach (var counter in _batchCounters) counter.add_(1);
+        if (ranks == 0 || notFinite > 0) return false;
+        var mean = tensor(fused.AsSpan(0, fused.Length - 2).ToArray()).div_(ranks).to(Device);
+        long offset = 0;
+        foreach (var (target, i) in _trained.Select(p => p.grad!).Concat(_trainingBuffers).Select((t, i) => (t, i)))
+        {
+            long count = target.numel();
+            using var slice = mean.narrow(0, offset, count).view(target.shape);
+            using (no_grad()) target.copy_(slice);
+            offset += count;
+        }
+        return true;
+    }
+
+    /// <summary>A step of a rank that has no batch (its files have ended while others' go on): it adds nothing to the gradient and applies the same update.</summary>
+    public StepResult TrainIdle()
+    {
+        var watch = Stopwatch.StartNew();
+        bool applied;
+        using (NewDisposeScope())
+        {
+            Model.TrainMode(_settings.Adapt);   // which BatchNorm layers train decides what the fused buffer holds
+            _optimizer.zero_grad();
+            applied = AverageAcrossRanks(contributes: false, finite: true);
+            if (applied) _optimizer.step();
+        }
+        if (applied) Step++;
+        return new StepResult(Step, applied, 0, double.NaN, double.NaN, double.NaN, 0, 0, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, double.NaN);
     }
 
     /// <summary>The learning rate in use (the configured one, unless a divergence cut it).</summary>
@@ -133,6 +233,7 @@ public sealed class TrainingSession : IDisposable
         double latency = batch.NewestArrivalTicks > 0 ? Stopwatch.GetElapsedTime(batch.NewestArrivalTicks).TotalSeconds : double.NaN;
         int n = batch.Count;
         float loss, accuracy, spread, similarity;
+        bool applied;
         double candidates = ContrastiveLoss.MeanCandidates(n, batch.MaskedPairs / batch.Positives);
         double floor, chance;
         using (NewDisposeScope())
@@ -163,10 +264,10 @@ public sealed class TrainingSession : IDisposable
             // One host sync a step, for the numbers the metrics show.
             var numbers = stack([output.Loss.detach(), output.PairAccuracy, spreadPerDimension, offDiagonal]).cpu().data<float>().ToArray();
             (loss, accuracy, spread, similarity) = (numbers[0], numbers[1], numbers[2], numbers[3]);
-            if (float.IsFinite(loss)) _optimizer.step();
+            applied = _world.IsDistributed ? AverageAcrossRanks(contributes: true, finite: float.IsFinite(loss)) : float.IsFinite(loss);
+            if (applied) _optimizer.step();
         }
 
-        bool applied = float.IsFinite(loss);
         if (applied) Step++;
         else SkippedSteps++;
         FramesSeen = batch.FramesIngested;
@@ -174,6 +275,16 @@ public sealed class TrainingSession : IDisposable
         double lossNorm = chance - floor > 0 ? (loss - floor) / (chance - floor) : double.NaN;
         return new StepResult(Step, applied, n, loss, lossNorm, accuracy,
             batch.MaskedFraction, candidates, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency, spread, similarity);
+    }
+
+    /// <summary>A hash of every weight and buffer (hex, 16 digits): equal on every rank of a job after every step.</summary>
+    public string WeightsHash()
+    {
+        using var scope = NewDisposeScope();
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var (_, value) in Model.state_dict())
+            hash.AppendData(value.contiguous().cpu().bytes);
+        return Convert.ToHexString(hash.GetHashAndReset(), 0, 8);
     }
 
     /// <summary>True when every weight and buffer is finite (a checkpoint with NaN weights is never written).</summary>

@@ -100,5 +100,97 @@ public class MpiTests : IDisposable
         Assert.Contains("error: probe: probe does not run across MPI ranks (this process is one of 2): start it without mpirun", result.Stderr);
     }
 
+    /// <summary>A folder of three clips long enough to train on: over two ranks rank 0 takes the short one, rank 1 the two longer ones.</summary>
+    private string TrainingFolder(double first = 6, double others = 12)
+    {
+        string folder = _work["train-clips"];
+        Directory.CreateDirectory(folder);
+        Clips.Make(Path.Combine(folder, "a.mp4"), "testsrc2=size=96x72:rate=10", first);
+        Clips.Make(Path.Combine(folder, "b.mp4"), "mandelbrot=size=96x72:rate=10", others);
+        Clips.Make(Path.Combine(folder, "c.mp4"), "testsrc=size=96x72:rate=10", others);
+        return folder;
+    }
+
+    private static readonly string[] SmallAndQuick = ["--backbone", "small", "--device", "cpu", "--size", "48", "--batch", "8", "--neg-gap", "1", "--view", "none", "--threads", "1"];
+
+    /// <summary>The weight hashes each rank logs after each step with --verbose: (rank, step) to (idle?, hash).</summary>
+    private static Dictionary<(int Rank, long Step), (bool Idle, string Hash)> StepHashes(string log) =>
+        System.Text.RegularExpressions.Regex.Matches(log, @"train: rank (\d+) step (\d+) (batch|idle) weights ([0-9A-F]+)")
+            .ToDictionary(m => (int.Parse(m.Groups[1].Value), long.Parse(m.Groups[2].Value)), m => (m.Groups[3].Value == "idle", m.Groups[4].Value));
+
+    [Fact]
+    public void Train_over_two_ranks_holds_the_same_weights_on_both_after_every_step_even_when_one_ranks_files_end_first()
+    {
+        string folder = TrainingFolder(), run = _work["run"];
+        var result = VideoSslProcess.RunMpi(_work.Path, 2, Limit, null, ["train", "--source", folder, "--out", run, "--epochs", "1", .. SmallAndQuick, "--verbose"]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        var hashes = StepHashes(result.Stderr);
+        long steps = hashes.Keys.Max(k => k.Step);
+        Assert.True(steps >= 5, result.Stderr);
+        for (long step = 1; step <= steps; step++)
+            Assert.True(hashes[(0, step)].Hash == hashes[(1, step)].Hash, $"step {step}: rank 0 {hashes[(0, step)]}, rank 1 {hashes[(1, step)]}");
+        // Rank 0's one short file ends first: it steps idle with rank 1 until rank 1's two files end too.
+        Assert.Contains(hashes, h => h.Key.Rank == 0 && h.Value.Idle);
+        Assert.DoesNotContain(hashes, h => h.Key.Rank == 1 && h.Value.Idle);
+
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
+        Assert.Equal(2, summary.RootElement.GetProperty("world-size").GetInt32());
+        Assert.Equal(steps, summary.RootElement.GetProperty("steps").GetInt64());
+        Assert.Equal("the sources ended", summary.RootElement.GetProperty("stop-reason").GetString());
+        // Rank 0 alone writes the run: its metrics hold one line per step it had a batch for.
+        Assert.Equal(hashes.Count(h => h.Key.Rank == 0 && !h.Value.Idle), File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
+        Assert.Contains("on cpu x 2 MPI ranks", result.Stdout);
+    }
+
+    [Fact]
+    public async Task A_rank_killed_with_sigkill_ends_the_job_within_30_s_leaving_a_loadable_checkpoint_and_nothing_running()
+    {
+        string folder = TrainingFolder(first: 60, others: 60), run = _work["run"];
+        using var job = VideoSslProcess.StartMpi(_work.Path, 2, ["train", "--source", folder, "--out", run, "--max-seconds", "300", "--checkpoint-every", "3", .. SmallAndQuick]);
+        var stderr = job.StandardError.ReadToEndAsync();
+        _ = job.StandardOutput.ReadToEndAsync();
+        string checkpoints = Path.Combine(run, "checkpoints");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!(Directory.Exists(checkpoints) && Directory.GetFiles(checkpoints, "step-*.ckpt").Length > 0) && waited.Elapsed < Limit) Thread.Sleep(200);
+        var rank1 = VideoSslProcess.Running(run).Single(p => p.Rank == 1);
+        System.Diagnostics.Process.GetProcessById(rank1.Pid).Kill();   // SIGKILL
+
+        var killed = System.Diagnostics.Stopwatch.StartNew();
+        Assert.True(job.WaitForExit(TimeSpan.FromSeconds(30)), "the job still runs 30 s after a rank was killed");
+        Assert.NotEqual(0, job.ExitCode);
+        Assert.True(killed.Elapsed < TimeSpan.FromSeconds(30));
+        Thread.Sleep(500);
+        Assert.Empty(VideoSslProcess.Running(run));
+        Assert.Empty(VideoSslProcess.LeftoverFfmpeg(_work.Path));
+
+        var embed = VideoSslProcess.Run(_work.Path, "embed", "--checkpoint", run, "--source", Path.Combine(folder, "a.mp4"), "--out", _work["after.npy"], "--device", "cpu");
+        Assert.True(embed.ExitCode == 0, embed + "\n--- job\n" + await stderr);
+    }
+
+    [Fact]
+    public async Task Ctrl_c_on_mpirun_stops_every_rank_at_one_step_and_rank_0_writes_that_steps_checkpoint()
+    {
+        string folder = TrainingFolder(first: 60, others: 60), run = _work["run"];
+        // mpirun waits this long after Ctrl+C before it sends SIGTERM, and as long again before SIGKILL.
+        var grace = new Dictionary<string, string?> { ["OMPI_MCA_odls_base_sigkill_timeout"] = "5" };
+        using var job = VideoSslProcess.StartMpi(_work.Path, 2, ["train", "--source", folder, "--out", run, "--max-seconds", "300", "--checkpoint-every", "1000", .. SmallAndQuick], grace);
+        var stderr = job.StandardError.ReadToEndAsync();
+        _ = job.StandardOutput.ReadToEndAsync();
+        string metrics = Path.Combine(run, "metrics.jsonl");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!(File.Exists(metrics) && File.ReadAllLines(metrics).Length >= 5) && waited.Elapsed < Limit) Thread.Sleep(200);
+        VideoSslProcess.Signal(job, "INT");
+        Assert.True(job.WaitForExit(TimeSpan.FromSeconds(60)), "the job still runs a minute after Ctrl+C");
+        Thread.Sleep(500);
+        Assert.Empty(VideoSslProcess.Running(run));
+
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
+        Assert.True(summary.RootElement.GetProperty("stop-reason").GetString() == "it was interrupted", await stderr);
+        long steps = summary.RootElement.GetProperty("steps").GetInt64();
+        var written = Directory.GetFiles(Path.Combine(run, "checkpoints"), "step-*.ckpt");
+        Assert.Equal([$"step-{steps:00000000}.ckpt"], written.Select(Path.GetFileName));   // one checkpoint, of the step every rank stopped at
+    }
+
     public void Dispose() => _work.Dispose();
 }

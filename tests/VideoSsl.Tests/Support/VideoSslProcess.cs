@@ -67,8 +67,9 @@ public static class VideoSslProcess
             ["TERM"] = "dumb",
         };
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) launcher[name] = value;
-        return Start(workingDirectory, ["--oversubscribe", "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", Program, .. arguments],
-            environment: launcher, executable: "mpirun");
+        // SIGINT at its default disposition (see Start's interruptible), so that a test can press Ctrl+C on mpirun.
+        return Start(workingDirectory, ["--default-signal=INT", "mpirun", "--oversubscribe", "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", Program, .. arguments],
+            environment: launcher, executable: "env");
     }
 
     /// <param name="interruptible">
@@ -108,6 +109,27 @@ public static class VideoSslProcess
     {
         using var kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {process.Id}"))!;
         kill.WaitForExit();
+    }
+
+    /// <summary>The PIDs of the program's processes whose command line mentions <paramref name="marker"/>, with their MPI rank (or null).</summary>
+    public static IReadOnlyList<(int Pid, int? Rank)> Running(string marker)
+    {
+        var found = new List<(int, int?)>();
+        if (!OperatingSystem.IsLinux()) return found;
+        foreach (string dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                string commandLine = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (!commandLine.Contains("videossl.dll", StringComparison.Ordinal) || !commandLine.Contains(marker, StringComparison.Ordinal)) continue;
+                string? rank = File.ReadAllText(Path.Combine(dir, "environ")).Split('\0').FirstOrDefault(v => v.StartsWith("OMPI_COMM_WORLD_RANK=", StringComparison.Ordinal));
+                found.Add((pid, rank is null ? null : int.Parse(rank["OMPI_COMM_WORLD_RANK=".Length..], System.Globalization.CultureInfo.InvariantCulture)));
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return found;
     }
 
     /// <summary>FFmpeg processes still alive whose command line mentions <paramref name="marker"/> (a test's own folder).</summary>
