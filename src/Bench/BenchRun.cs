@@ -57,8 +57,17 @@ public sealed record BackboneBench(TrainBench Step, int FrozenStages, string? Tw
     public double TwinRatio => TwinStepSeconds / Step.StepSeconds;
 }
 
+/// <summary>
+/// Two MPI ranks on this machine training the default backbone on one clip each (mpirun over loopback): the mean
+/// time of a step and of rank 0's gradient allreduce within it (its wait for the other rank included), and the bytes allreduced a step.
+/// </summary>
+public sealed record AllreduceBench(string? Skipped, double StepSeconds, double AllreduceSeconds, long GradientBytes, int Steps)
+{
+    public double Share => AllreduceSeconds / StepSeconds;
+}
+
 public sealed record BenchReport(string Machine, BenchOptions Options, DecodeBench? Decode, TrainBench Train, EndToEndBench? EndToEnd,
-    RenderBench Render, TwinBench? Twin, double PeakMegabytes, BackboneBench? Backbone = null);
+    RenderBench Render, TwinBench? Twin, double PeakMegabytes, BackboneBench? Backbone = null, AllreduceBench? Allreduce = null);
 
 /// <summary>
 /// bench: every stage measured in one process and one run, each against its ceiling, so the numbers are ratios
@@ -93,7 +102,8 @@ public sealed class BenchRun(ILoggerFactory logs)
         var render = RenderBenchmark.Measure(640, 360, frames: 300);
         var twin = options.Twin ? BenchTwin(clip, options, work.Path, cancel) : null;
         var backbone = BenchBackbone(options, device);
-        return new BenchReport(machine, options, decode, train, endToEnd, render, twin, CpuClock.PeakMegabytes, backbone);
+        var allreduce = BenchAllreduce(clip, options, work.Path);
+        return new BenchReport(machine, options, decode, train, endToEnd, render, twin, CpuClock.PeakMegabytes, backbone, allreduce);
     }
 
     /// <summary>An H.264 clip of a moving synthetic scene, 640x360 at 30 frames/s.</summary>
@@ -325,6 +335,39 @@ public sealed class BenchRun(ILoggerFactory logs)
         return new TwinBench(null, ours.Elapsed.TotalSeconds, twinSeconds, steps);
     }
 
+    /// <summary>
+    /// mpirun -np 2 of train with the default backbone, one LibTorch thread a rank (two ranks on two cores), a copy of
+    /// the clip for each rank; the first steps are left out (start-up, allocator warm-up), the rest averaged from metrics.jsonl.
+    /// </summary>
+    private AllreduceBench BenchAllreduce(string clip, BenchOptions options, string folder)
+    {
+        const int steps = 14, skipped = 4;
+        var settings = new RunConfig().WithBackbone(BackboneKind.ResNet18).Trainer;
+        long bytes;
+        using (var session = new TrainingSession(settings, CPU, seed: 1))
+            bytes = 4 * session.Model.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+        try { RunTool("mpirun", ["--version"]); }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return new AllreduceBench("skipped: no mpirun (apt-get install openmpi-bin, or scripts/setup)", double.NaN, double.NaN, bytes, 0);
+        }
+        string clips = Path.Combine(folder, "ranks");
+        Directory.CreateDirectory(clips);
+        foreach (string name in new[] { "rank0.mp4", "rank1.mp4" }) File.Copy(clip, Path.Combine(clips, name), overwrite: true);
+        string run = Path.Combine(folder, "mpi-run");
+        _log.LogInformation("bench: allreduce, mpirun -np 2 train (resnet18, one thread a rank), {Steps} steps", steps);
+        RunTool("mpirun", ["--oversubscribe", "-np", "2", "dotnet", Path.Combine(AppContext.BaseDirectory, "videossl.dll"), "train", "--source", clips,
+            "--out", run, "--overwrite", "--device", "cpu", "--max-steps", $"{steps}", "--threads", "1", "--view", "none", "--checkpoint-every", $"{steps * 10}",
+            "--batch", $"{options.Batch}", "--min-anchors", $"{options.Batch}"],
+            new Dictionary<string, string>
+            {
+                ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1", ["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none", ["TERM"] = "dumb",
+            });
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).Skip(skipped).ToList();
+        if (lines.Count == 0) return new AllreduceBench("no step to measure (rank 0 trained no batch)", double.NaN, double.NaN, bytes, 0);
+        return new AllreduceBench(null, lines.Average(l => l.GetProperty("step_s").GetDouble()), lines.Average(l => l.GetProperty("allreduce_s").GetDouble()), bytes, lines.Count);
+    }
+
     /// <summary>A python3 that runs <paramref name="imports"/>: the first Python on PATH may be a private one (pyenv, venv) without PyTorch; Debian's packages live in /usr/bin's.</summary>
     private static string? PythonWith(string imports) => new[] { "python3", "/usr/bin/python3" }.FirstOrDefault(candidate =>
     {
@@ -333,10 +376,11 @@ public sealed class BenchRun(ILoggerFactory logs)
     });
 
     /// <summary>Runs a tool to its end and returns what it printed; a failure throws with its last line of errors.</summary>
-    private static string RunTool(string tool, string[] arguments)
+    private static string RunTool(string tool, string[] arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{tool} did not start");
         var output = process.StandardOutput.ReadToEndAsync();
         string error = process.StandardError.ReadToEnd();

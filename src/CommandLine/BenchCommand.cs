@@ -56,6 +56,10 @@ public static class BenchCommand
             table.AddRow("resnet18 twin", backbone.TwinSkipped is { } why ? Markup.Escape(why) : $"VideoSsl {F(step.StepSeconds * 1000, "0")} ms a step",
                 backbone.TwinSkipped is null ? $"PyTorch: {F(backbone.TwinStepSeconds * 1000, "0")} ms" : "", backbone.TwinSkipped is null ? $"{F(backbone.TwinRatio, "0.00")}x faster" : "");
         }
+        if (r.Allreduce is { } allreduce)
+            table.AddRow("allreduce", allreduce.Skipped is { } why ? Markup.Escape(why)
+                    : $"{F(allreduce.AllreduceSeconds * 1000, "0")} ms a step for {F(allreduce.GradientBytes / 1e6, "0.0")} MB of gradients (2 ranks, loopback)",
+                allreduce.Skipped is null ? $"the step: {F(allreduce.StepSeconds * 1000, "0")} ms" : "", allreduce.Skipped is null ? $"{F(100 * allreduce.Share, "0")} % of it" : "");
         if (r.EndToEnd is { } endToEnd)
             table.AddRow("end to end", $"{F(endToEnd.FramesPerSecond, "0")} training frames/s",
                 $"bound: {F(endToEnd.BoundFramesPerSecond, "0")} frames/s", $"{F(endToEnd.PercentOfBound, "0")} % of it");

@@ -70,6 +70,7 @@ public static class RunOptions
         Number<double>("--video-weight", "Target weight the graded loss gives every frame of the anchor's own video, whatever the time gap", c => c.Trainer.Loss.VideoWeight, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { VideoWeight = v } } }),
         Number<double>("--margin", "Triplet margin", c => c.Trainer.Loss.Margin, (c, v) => c with { Trainer = c.Trainer with { Loss = c.Trainer.Loss with { Margin = v } } }),
         Number<double>("--lr", "AdamW learning rate", c => c.Trainer.Optimizer.LearningRate, (c, v) => c with { Trainer = c.Trainer with { Optimizer = c.Trainer.Optimizer with { LearningRate = v } } }),
+        Flag("--scale-lr", "Under mpirun, multiply --lr by the number of ranks (the linear scaling rule: K ranks train on a K times larger batch)", c => c with { Trainer = c.Trainer with { Optimizer = c.Trainer.Optimizer with { ScaleLrWithRanks = true } } }),
         Number<double>("--weight-decay", "AdamW weight decay", c => c.Trainer.Optimizer.WeightDecay, (c, v) => c with { Trainer = c.Trainer with { Optimizer = c.Trainer.Optimizer with { WeightDecay = v } } }),
         Number<int>("--checkpoint-every", "Steps between checkpoints; one is always written at the end", c => c.Trainer.CheckpointEvery, (c, v) => c with { Trainer = c.Trainer with { CheckpointEvery = v } }),
         Number<int>("--keep-checkpoints", "Most recent checkpoints kept", c => c.Trainer.KeepCheckpoints, (c, v) => c with { Trainer = c.Trainer with { KeepCheckpoints = v } }),

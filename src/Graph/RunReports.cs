@@ -47,7 +47,8 @@ public sealed record TrainingSummary(
     IReadOnlyList<StageSnapshot> Stages,
     long Reconnects,
     OverlaySummary? Overlay = null,
-    int WorldSize = 1);
+    int WorldSize = 1,
+    double? AllreduceSeconds = null);
 
 /// <summary>What the overlay drew during a run.</summary>
 public sealed record OverlaySummary(long FramesRendered);

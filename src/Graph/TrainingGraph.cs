@@ -167,7 +167,7 @@ public sealed class TrainingGraph(ILoggerFactory logs)
                 config.Out, trainer.LastCheckpoint ?? store?.Existing().LastOrDefault(), metrics?.Path ?? "", DeviceName(device),
                 resume is not null, stopping.Reason ?? "the sources ended", session.Step, session.Step - startStep, session.FramesSeen, clock.ElapsedSeconds,
                 first, last, record.Reports, prepared.Skipped, graph.Snapshots(), decode.Reconnects,
-                view is null ? null : new OverlaySummary(framesRendered), world.Size);
+                view is null ? null : new OverlaySummary(framesRendered), world.Size, world.IsDistributed ? Math.Round(session.AllreduceSeconds, 3) : null);
         }
 
         void TryWriteSummary(TrainingSummary failed)

@@ -174,6 +174,10 @@ public sealed record OptimizerSettings
     public double LearningRate { get; init; } = 1e-3;
     public double WeightDecay { get; init; } = 0.01;
 
+    /// <summary>Under MPI, multiply the learning rate by the number of ranks (the linear scaling rule: K ranks make a K times larger batch).</summary>
+    [JsonPropertyName("scale-lr-with-ranks")]
+    public bool ScaleLrWithRanks { get; init; }
+
     public IEnumerable<string> Problems()
     {
         if (!(LearningRate > 0) || LearningRate > 1) yield return $"lr must be above 0 and at most 1 (got {LearningRate})";

@@ -108,7 +108,7 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
                 catch (OperationCanceledException)
                 {
                 }
-                if (World.IsDistributed && !AllGoOn(wantsMore && !stop.IsCancellationRequested, batch is not null))
+                if (World.IsDistributed && !AllGoOn(wantsMore && !stop.IsCancellationRequested, batch?.Count ?? 0))
                 {
                     if (batch is not null) _giveBack(batch);
                     break;
@@ -146,13 +146,16 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
         return true;
     }
 
-    /// <summary>One allreduce of two votes: true when no rank asked to stop and some rank has a batch.</summary>
-    private bool AllGoOn(bool goOn, bool hasBatch)
+    /// <summary>One allreduce of the votes: true when no rank asked to stop and some rank has a batch (the world's pairs are counted on the way).</summary>
+    private bool AllGoOn(bool goOn, int pairs)
     {
-        Span<float> votes = [goOn ? 0 : 1, hasBatch ? 1 : 0];
+        Span<float> votes = [goOn ? 0 : 1, pairs > 0 ? 1 : 0, pairs];
         World.SumInPlace(votes);
+        _worldPairs = (int)votes[2];
         return votes[0] == 0 && votes[1] > 0;
     }
+
+    private int _worldPairs;
 
     /// <param name="batch">Null for a rank stepping idle with the others (its files have ended).</param>
     private void TrainStep(TrainingBatch? batch)
@@ -195,6 +198,7 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
             }
         }
         if (result.Applied && batch is not null && Monitor is { } monitor && _session.Step % monitor.Every == 0) result = Measure(monitor, result);
+        if (World.IsDistributed) result = result with { WorldPairs = _worldPairs };
         if (batch is not null) StepCompleted?.Invoke(result);   // an idle rank's step has no loss to log
         if (World.IsDistributed && _log.IsEnabled(LogLevel.Debug))
             _log.LogDebug("train: rank {Rank} step {Step} {Kind} weights {Hash}", World.Rank, _session.Step, batch is null ? "idle" : "batch", _session.WeightsHash());

@@ -23,7 +23,9 @@ public sealed record StepResult(
     double LatencySeconds,
     double EmbeddingStd = double.NaN,
     double MeanSimilarity = double.NaN,
-    QualityScores? Quality = null);
+    QualityScores? Quality = null,
+    int? WorldPairs = null,
+    double? AllreduceSeconds = null);
 
 /// <summary>
 /// The model, its optimizer and the step counter on one device. Each step runs inside a dispose scope, so the
@@ -73,6 +75,8 @@ public sealed class TrainingSession : IDisposable
             Step = resume.Info.Step;
             FramesSeen = resume.Info.FramesSeen;
         }
+        if (_world.IsDistributed && settings.Optimizer.ScaleLrWithRanks && resume is null)
+            SetLearningRate(LearningRate * _world.Size);   // a resumed run's groups already hold the scaled rate
         if (_world.IsDistributed)
         {
             StartFromRootsState();
@@ -103,6 +107,11 @@ public sealed class TrainingSession : IDisposable
         _optimizerState.to(Device);
     }
 
+    private double _lastAllreduceSeconds;
+
+    /// <summary>Seconds this rank spent in the gradient allreduce (waiting for the others included), over the run.</summary>
+    public double AllreduceSeconds { get; private set; }
+
     private List<Tensor>? _trained;
     private List<Tensor>? _trainingBuffers;
     private List<Tensor>? _batchCounters;
@@ -132,7 +141,10 @@ public sealed class TrainingSession : IDisposable
         if (useful) joined.data<float>().CopyTo(fused, 0);
         fused[^2] = contributes ? 1 : 0;
         fused[^1] = finite ? 0 : 1;
+        long started = Stopwatch.GetTimestamp();
         _world.SumInPlace(fused);
+        _lastAllreduceSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        AllreduceSeconds += _lastAllreduceSeconds;
         float ranks = fused[^2], notFinite = fused[^1];
         // A rank with a batch counted it in its BatchNorm layers' forward; an idle one counts it here, so the counts agree.
         if (ranks > 0 && !contributes)
@@ -164,7 +176,8 @@ public sealed class TrainingSession : IDisposable
             if (applied) _optimizer.step();
         }
         if (applied) Step++;
-        return new StepResult(Step, applied, 0, double.NaN, double.NaN, double.NaN, 0, 0, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, double.NaN);
+        return new StepResult(Step, applied, 0, double.NaN, double.NaN, double.NaN, 0, 0, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, double.NaN,
+            AllreduceSeconds: _lastAllreduceSeconds);
     }
 
     /// <summary>The learning rate in use (the configured one, unless a divergence cut it).</summary>
@@ -274,7 +287,8 @@ public sealed class TrainingSession : IDisposable
         // loss_norm runs from 1 at the objective's chance level to 0 at its best value.
         double lossNorm = chance - floor > 0 ? (loss - floor) / (chance - floor) : double.NaN;
         return new StepResult(Step, applied, n, loss, lossNorm, accuracy,
-            batch.MaskedFraction, candidates, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency, spread, similarity);
+            batch.MaskedFraction, candidates, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, latency, spread, similarity,
+            AllreduceSeconds: _world.IsDistributed ? _lastAllreduceSeconds : null);
     }
 
     /// <summary>A hash of every weight and buffer (hex, 16 digits): equal on every rank of a job after every step.</summary>

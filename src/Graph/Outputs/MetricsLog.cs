@@ -57,6 +57,9 @@ public sealed class MetricsLog : IDisposable
         _json.WriteNumber("epoch", epoch);
         _json.WriteNumber("frames", step.FramesSeen);
         _json.WriteNumber("pairs", step.Pairs);
+        // Under MPI: every rank's pairs of this step, and this rank's wait in the gradient allreduce.
+        if (step.WorldPairs is { } worldPairs) _json.WriteNumber("world_pairs", worldPairs);
+        if (step.AllreduceSeconds is { } allreduce) _json.WriteNumber("allreduce_s", Math.Round(allreduce, 6));
         Number("loss", step.Loss);
         Number("loss_norm", step.LossNorm);
         Number("pair_acc", step.PairAccuracy);
