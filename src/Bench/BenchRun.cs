@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using VideoSsl.Decode;
@@ -66,8 +67,20 @@ public sealed record AllreduceBench(string? Skipped, double StepSeconds, double 
     public double Share => AllreduceSeconds / StepSeconds;
 }
 
+/// <summary>
+/// embed (the small backbone, so the row measures the cost of a file and not the model) over a folder of short clips
+/// against the same frames joined into one file, each run as a user runs it, side by side.
+/// </summary>
+public sealed record ManyFilesBench(int Files, long Frames, double OneFileSeconds, double FolderSeconds)
+{
+    public double Ratio => FolderSeconds / OneFileSeconds;
+
+    /// <summary>What each file added, in seconds.</summary>
+    public double SecondsPerFile => (FolderSeconds - OneFileSeconds) / Files;
+}
+
 public sealed record BenchReport(string Machine, BenchOptions Options, DecodeBench? Decode, TrainBench Train, EndToEndBench? EndToEnd,
-    RenderBench Render, TwinBench? Twin, double PeakMegabytes, BackboneBench? Backbone = null, AllreduceBench? Allreduce = null);
+    RenderBench Render, TwinBench? Twin, double PeakMegabytes, BackboneBench? Backbone = null, AllreduceBench? Allreduce = null, ManyFilesBench? ManyFiles = null);
 
 /// <summary>
 /// bench: every stage measured in one process and one run, each against its ceiling, so the numbers are ratios
@@ -103,7 +116,8 @@ public sealed class BenchRun(ILoggerFactory logs)
         var twin = options.Twin ? BenchTwin(clip, options, work.Path, cancel) : null;
         var backbone = BenchBackbone(options, device);
         var allreduce = BenchAllreduce(clip, options, work.Path);
-        return new BenchReport(machine, options, decode, train, endToEnd, render, twin, CpuClock.PeakMegabytes, backbone, allreduce);
+        var manyFiles = BenchManyFiles(work.Path);
+        return new BenchReport(machine, options, decode, train, endToEnd, render, twin, CpuClock.PeakMegabytes, backbone, allreduce, manyFiles);
     }
 
     /// <summary>An H.264 clip of a moving synthetic scene, 640x360 at 30 frames/s.</summary>
@@ -366,6 +380,51 @@ public sealed class BenchRun(ILoggerFactory logs)
         var lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).Skip(skipped).ToList();
         if (lines.Count == 0) return new AllreduceBench("no step to measure (rank 0 trained no batch)", double.NaN, double.NaN, bytes, 0);
         return new AllreduceBench(null, lines.Average(l => l.GetProperty("step_s").GetDouble()), lines.Average(l => l.GetProperty("allreduce_s").GetDouble()), bytes, lines.Count);
+    }
+
+    /// <summary>100 clips of 3 s (24 frames/s, 320x240) and the same frames in one file; embed over each, twice, alternating; the faster run of each counts.</summary>
+    private ManyFilesBench BenchManyFiles(string folder)
+    {
+        const int files = 100;
+        string clips = Path.Combine(folder, "short-clips");
+        Directory.CreateDirectory(clips);
+        _log.LogInformation("bench: many short files, making {Files} clips of 3 s and the same frames in one file", files);
+        var list = new StringBuilder();
+        for (int i = 0; i < files; i++)
+        {
+            string clip = Path.Combine(clips, $"clip{i:000}.mp4");
+            RunTool("ffmpeg", ["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", $"testsrc2=size=320x240:rate=24", "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", clip]);
+            list.Append(CultureInfo.InvariantCulture, $"file '{clip}'\n");
+        }
+        string listFile = Path.Combine(folder, "clips.txt"), joined = Path.Combine(folder, "joined.mp4");
+        File.WriteAllText(listFile, list.ToString());
+        RunTool("ffmpeg", ["-v", "error", "-nostdin", "-y", "-f", "concat", "-safe", "0", "-i", listFile, "-c", "copy", joined]);
+        string program = Path.Combine(AppContext.BaseDirectory, "videossl.dll"), run = Path.Combine(folder, "small-run");
+        RunTool("dotnet", [program, "train", "--backbone", "small", "--source", joined, "--out", run, "--overwrite", "--max-steps", "1", "--device", "cpu", "--view", "none"]);
+        double Embed(string source)
+        {
+            var watch = Stopwatch.StartNew();
+            RunTool("dotnet", [program, "embed", "--checkpoint", run, "--source", source, "--out", Path.Combine(folder, "many.npy"), "--device", "cpu"]);
+            return watch.Elapsed.TotalSeconds;
+        }
+        double one = double.MaxValue, many = double.MaxValue;
+        for (int round = 0; round < 2; round++)
+        {
+            one = Math.Min(one, Embed(joined));
+            many = Math.Min(many, Embed(clips));
+        }
+        long frames = NpyRows(Path.Combine(folder, "many.npy"));
+        return new ManyFilesBench(files, frames, one, many);
+    }
+
+    private static long NpyRows(string path)
+    {
+        using var reader = new StreamReader(path);
+        var header = new char[128];
+        reader.ReadBlock(header, 0, header.Length);
+        string text = new(header);
+        int open = text.IndexOf("'shape': (", StringComparison.Ordinal) + 10;
+        return long.Parse(text[open..text.IndexOf(',', open)], CultureInfo.InvariantCulture);
     }
 
     /// <summary>A python3 that runs <paramref name="imports"/>: the first Python on PATH may be a private one (pyenv, venv) without PyTorch; Debian's packages live in /usr/bin's.</summary>

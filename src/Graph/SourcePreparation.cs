@@ -53,10 +53,11 @@ public static class SourcePreparation
                 throw new UserError($"source '{liveSource.Path}': a live source cannot be split into shares; name files or folders");
             sources = sources.Take(share.Of(sources.Count)).ToList();
         }
+        var probed = ProbeAll(sources, cancel);
         int id = 0;
-        foreach (var source in sources)
+        for (int i = 0; i < sources.Count; i++)
         {
-            cancel.ThrowIfCancellationRequested();
+            var source = sources[i];
             if (!source.IsFile)
             {
                 SourceKinds.Of(source).CheckAvailable(source);
@@ -65,7 +66,7 @@ public static class SourcePreparation
             }
             try
             {
-                var info = MediaProbe.Probe(source.Path, cancel);
+                var info = probed[i].Info ?? throw probed[i].Error!;
                 files.Add((source with { Id = id++ }, info));
             }
             catch (UserError e) when (source.FromFolder)
@@ -77,5 +78,32 @@ public static class SourcePreparation
         if (files.Count + live.Count == 0 && share.IsWhole)
             throw new UserError($"none of the {resolved.Sources.Count + resolved.Skipped.Count} video files under {string.Join(", ", specs.Select(p => $"'{p}'"))} can be read: {skipped[0].Reason}");
         return new PreparedSources(files, live, skipped);
+    }
+
+    /// <summary>Probes at once, at most this many: FFprobe's time is mostly starting a process and opening a container, not CPU.</summary>
+    private static int ProbesAtOnce => Math.Clamp(2 * Environment.ProcessorCount, 2, 8);
+
+    /// <summary>
+    /// Every file's probe, several at a time (a folder of short clips spent most of its start probing one after
+    /// another), each result kept at its file's place so that what follows is in the walk's order whatever finished first.
+    /// </summary>
+    private static (VideoInfo? Info, UserError? Error)[] ProbeAll(IReadOnlyList<VideoSource> sources, CancellationToken cancel)
+    {
+        var results = new (VideoInfo?, UserError?)[sources.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = ProbesAtOnce, CancellationToken = cancel };
+        try
+        {
+            Parallel.For(0, sources.Count, options, i =>
+            {
+                if (!sources[i].IsFile) return;
+                try { results[i] = (MediaProbe.Probe(sources[i].Path, cancel), null); }
+                catch (UserError e) { results[i] = (null, e); }
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
+        return results;
     }
 }

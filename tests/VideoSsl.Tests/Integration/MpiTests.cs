@@ -144,6 +144,30 @@ public class MpiTests : IDisposable
     }
 
     [Fact]
+    public void A_plain_run_never_loads_libmpi()
+    {
+        string run = _work["plain"];
+        using var plain = VideoSslProcess.Start(_work.Path, ["train", "--source", "testsrc", "--out", run, "--max-seconds", "60", .. SmallAndQuick]);
+        _ = plain.StandardError.ReadToEndAsync();
+        _ = plain.StandardOutput.ReadToEndAsync();
+        try
+        {
+            string metrics = Path.Combine(run, "metrics.jsonl");
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (!(File.Exists(metrics) && new FileInfo(metrics).Length > 0) && waited.Elapsed < Limit && !plain.HasExited) Thread.Sleep(200);
+            Assert.False(plain.HasExited, "the run ended before it could be looked at");
+            string maps = File.ReadAllText($"/proc/{plain.Id}/maps");
+            Assert.Contains("libtorch", maps);   // it is training, with its native libraries loaded
+            Assert.DoesNotContain("libmpi", maps);
+        }
+        finally
+        {
+            plain.Kill(entireProcessTree: true);
+            plain.WaitForExit();
+        }
+    }
+
+    [Fact]
     public async Task A_rank_killed_with_sigkill_ends_the_job_within_30_s_leaving_a_loadable_checkpoint_and_nothing_running()
     {
         string folder = TrainingFolder(first: 60, others: 60), run = _work["run"];
@@ -154,6 +178,7 @@ public class MpiTests : IDisposable
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (!(Directory.Exists(checkpoints) && Directory.GetFiles(checkpoints, "step-*.ckpt").Length > 0) && waited.Elapsed < Limit) Thread.Sleep(200);
         var rank1 = VideoSslProcess.Running(run).Single(p => p.Rank == 1);
+        Assert.Contains("libmpi", File.ReadAllText($"/proc/{rank1.Pid}/maps"));   // what the plain-run test looks for is there in a rank
         System.Diagnostics.Process.GetProcessById(rank1.Pid).Kill();   // SIGKILL
 
         var killed = System.Diagnostics.Stopwatch.StartNew();
