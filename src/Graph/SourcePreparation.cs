@@ -33,26 +33,38 @@ public static class SourcePreparation
     /// by the decode stage itself.
     /// </summary>
     /// <param name="share">The block of the files this process takes (an MPI rank, a job-array shard): the sources are
-    /// split after the walk, so that each file is probed and read by one process only; a share may be empty.</param>
+    /// split after the walk, so that each file is probed and read by one process only; a share may be empty. A source
+    /// named with <see cref="RankPlaceholder"/> is not split: each share reads its own, with the placeholder replaced
+    /// by its index (a live stream per rank, or a folder per rank).</param>
     public static PreparedSources Prepare(IReadOnlyList<string> specs, bool realtime, ILogger log, CancellationToken cancel, WorkShare? share = null)
     {
         share ??= WorkShare.Whole;
-        var resolved = SourceResolver.Resolve(specs, realtime, cancel);
+        var ownSpecs = specs.Where(s => s.Contains(RankPlaceholder, StringComparison.Ordinal))
+            .Select(s => s.Replace(RankPlaceholder, share.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)).ToList();
+        var sharedSpecs = specs.Where(s => !s.Contains(RankPlaceholder, StringComparison.Ordinal)).ToList();
+        var shared = sharedSpecs.Count > 0 ? SourceResolver.Resolve(sharedSpecs, realtime, cancel) : null;
+        var own = ownSpecs.Count > 0 ? SourceResolver.Resolve(ownSpecs, realtime, cancel) : null;
         var files = new List<(VideoSource, VideoInfo)>();
         var live = new List<VideoSource>();
         var skipped = new List<SkippedSource>();
-        foreach (var entry in resolved.Skipped)
+        foreach (var entry in shared?.Skipped ?? [])
         {
             if (share.Index == 0) log.LogWarning("{Message}; skipped", entry.Reason);   // every share walks the same folder: one says so
             skipped.Add(entry);
         }
-        var sources = resolved.Sources;
+        foreach (var entry in own?.Skipped ?? [])
+        {
+            log.LogWarning("{Message}; skipped", entry.Reason);
+            skipped.Add(entry);
+        }
+        var sources = shared?.Sources ?? [];
         if (!share.IsWhole)
         {
             if (sources.FirstOrDefault(s => !s.IsFile) is { } liveSource)
-                throw new UserError($"source '{liveSource.Path}': a live source cannot be split into shares; name files or folders");
+                throw new UserError($"source '{liveSource.Path}': a live source cannot be split into shares; name one for each rank with {RankPlaceholder} (e.g. udp://0.0.0.0:500{RankPlaceholder}), or name files or folders");
             sources = sources.Take(share.Of(sources.Count)).ToList();
         }
+        sources = [.. sources, .. own?.Sources ?? []];
         var probed = ProbeAll(sources, cancel);
         int id = 0;
         for (int i = 0; i < sources.Count; i++)
@@ -75,10 +87,14 @@ public static class SourcePreparation
                 skipped.Add(new SkippedSource(source.Path, e.Message));
             }
         }
+        int named = (shared?.Sources.Count ?? 0) + (shared?.Skipped.Count ?? 0) + (own?.Sources.Count ?? 0) + (own?.Skipped.Count ?? 0);
         if (files.Count + live.Count == 0 && share.IsWhole)
-            throw new UserError($"none of the {resolved.Sources.Count + resolved.Skipped.Count} video files under {string.Join(", ", specs.Select(p => $"'{p}'"))} can be read: {skipped[0].Reason}");
+            throw new UserError($"none of the {named} video files under {string.Join(", ", specs.Select(p => $"'{p}'"))} can be read: {skipped[0].Reason}");
         return new PreparedSources(files, live, skipped);
     }
+
+    /// <summary>In a source's name, the index of the rank (or shard) reading it: <c>--source udp://0.0.0.0:500{rank}</c>, <c>--source /data/part{rank}</c>.</summary>
+    public const string RankPlaceholder = "{rank}";
 
     /// <summary>Probes at once, at most this many: FFprobe's time is mostly starting a process and opening a container, not CPU.</summary>
     private static int ProbesAtOnce => Math.Clamp(2 * Environment.ProcessorCount, 2, 8);

@@ -84,7 +84,8 @@ public sealed class TrainingGraph(ILoggerFactory logs)
         var decode = graph.Stage(new DecodeStage(plan.Schedule, plan.Live, config.Decode, plan.DecodeStart, plan.FrameBudget, logs.CreateLogger("decode"), output: frames)
         {
             Overlay = view?.Feed,
-            RecentFolder = config.Decode.KeepRecentMinutes is null ? null : Path.Combine(config.Out, RunDirectory.RecentFolder),
+            // Only rank 0 writes into the run folder: under MPI the other ranks' live sources are not recorded.
+            RecentFolder = config.Decode.KeepRecentMinutes is null || !world.IsRoot ? null : Path.Combine(config.Out, RunDirectory.RecentFolder),
         });
         // Each rank samples its own files with a seed of its own.
         var sampler = graph.Stage(new SamplerStage(frames, config.Sampler, size, plan.FileLanes + plan.Live.Count, config.Seed + 7919L * world.Rank, plan.AllItems,

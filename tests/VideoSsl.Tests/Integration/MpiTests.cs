@@ -144,6 +144,22 @@ public class MpiTests : IDisposable
     }
 
     [Fact]
+    public void A_live_source_is_one_per_rank_named_with_the_rank_and_one_without_it_is_refused()
+    {
+        // Each rank its own stream (here FFmpeg's gradients with the rank as seed; a camera or udp://...:500{rank} alike).
+        var result = VideoSslProcess.RunMpi(_work.Path, 2, Limit, null, ["train", "--source", "testsrc:gradients:seed={rank}", "--out", _work["live"], "--max-steps", "3", .. SmallAndQuick, "--verbose"]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("1 live source(s) (MPI rank 0 of 2)", result.Stderr);
+        Assert.Contains("1 live source(s) (MPI rank 1 of 2)", result.Stderr);
+        var hashes = StepHashes(result.Stderr);
+        for (long step = 1; step <= 3; step++) Assert.Equal(hashes[(0, step)].Hash, hashes[(1, step)].Hash);
+
+        var shared = VideoSslProcess.RunMpi(_work.Path, 2, Limit, null, ["train", "--source", "testsrc", "--out", _work["shared"], "--max-steps", "3", .. SmallAndQuick]);
+        Assert.Equal(1, shared.ExitCode);
+        Assert.Contains("source 'testsrc': a live source cannot be split into shares; name one for each rank with {rank}", shared.Stderr);
+    }
+
+    [Fact]
     public void A_plain_run_never_loads_libmpi()
     {
         string run = _work["plain"];
