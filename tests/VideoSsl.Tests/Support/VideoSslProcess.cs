@@ -23,15 +23,19 @@ public static class VideoSslProcess
     public static CliResult Run(string workingDirectory, TimeSpan timeout, params string[] arguments) => Run(workingDirectory, timeout, null, arguments);
 
     /// <param name="environment">Variables to set (a null value removes one, e.g. DISPLAY).</param>
-    public static CliResult Run(string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
+    public static CliResult Run(string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] arguments) =>
+        ToTheEnd(Start(workingDirectory, arguments, environment: environment), timeout, $"videossl {string.Join(' ', arguments)}");
+
+    /// <summary>Waits for a started process, collecting what it prints; past <paramref name="timeout"/> it is killed with its children and the test fails.</summary>
+    private static CliResult ToTheEnd(Process started, TimeSpan timeout, string what)
     {
-        using var process = Start(workingDirectory, arguments, environment: environment);
+        using var process = started;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"videossl {string.Join(' ', arguments)} did not finish in {timeout}:\n{stderr.Result}");
+            throw new TimeoutException($"{what} did not finish in {timeout}:\n{stderr.Result}");
         }
         process.WaitForExit();
         return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
@@ -42,19 +46,8 @@ public static class VideoSslProcess
     /// (more ranks than cores allowed; as root, which CI is, allowed too; no single-copy shared memory, which
     /// containers lack).
     /// </summary>
-    public static CliResult RunMpi(string workingDirectory, int ranks, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
-    {
-        using var process = StartMpi(workingDirectory, ranks, arguments, environment);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"mpirun -np {ranks} videossl {string.Join(' ', arguments)} did not finish in {timeout}:\n{stderr.Result}");
-        }
-        process.WaitForExit();
-        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
-    }
+    public static CliResult RunMpi(string workingDirectory, int ranks, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] arguments) =>
+        ToTheEnd(StartMpi(workingDirectory, ranks, arguments, environment), timeout, $"mpirun -np {ranks} videossl {string.Join(' ', arguments)}");
 
     public static Process StartMpi(string workingDirectory, int ranks, string[] arguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
