@@ -153,7 +153,7 @@ public sealed class TrainingSession : IDisposable
         if (ranks == 0 || notFinite > 0) return false;
         var mean = tensor(fused.AsSpan(0, fused.Length - 2).ToArray()).div_(ranks).to(Device);
         long offset = 0;
-        foreach (var (target, i) in _trained.Select(p => p.grad!).Concat(_trainingBuffers).Select((t, i) => (t, i)))
+        foreach (var target in _trained.Select(p => p.grad!).Concat(_trainingBuffers))
         {
             long count = target.numel();
             using var slice = mean.narrow(0, offset, count).view(target.shape);
