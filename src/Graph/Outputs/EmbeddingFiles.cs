@@ -24,9 +24,20 @@ public sealed class EmbeddingFiles : IEmbeddingSink, IDisposable
         NpyPath = npyPath;
         CsvPath = Path.ChangeExtension(npyPath, ".csv");
         OutputFolder.For(npyPath, $"out '{npyPath}'");
-        _array = new NpyWriter(npyPath + Partial, dimension);
-        _index = new StreamWriter(CsvPath + Partial, append: false, new System.Text.UTF8Encoding(false));
+        _array = new NpyWriter(Fresh(npyPath + Partial), dimension);
+        _index = new StreamWriter(Fresh(CsvPath + Partial), new System.Text.UTF8Encoding(false));
         _index.WriteLine("source,frame_index,pts_seconds");
+    }
+
+    /// <summary>
+    /// A file made anew (O_EXCL): what was at the path (a stale partial file, or a link another user planted in a
+    /// shared folder) is removed first and never written through; the finished files then replace their names by rename,
+    /// which replaces a link rather than following it.
+    /// </summary>
+    private static FileStream Fresh(string path)
+    {
+        File.Delete(path);
+        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
     }
 
     public string NpyPath { get; }

@@ -13,11 +13,12 @@ public sealed class NpyWriter : IDisposable
     private readonly FileStream _file;
     private bool _closed;
 
-    public NpyWriter(string path, int columns)
+    /// <param name="file">A new, empty file opened for writing; the writer owns it.</param>
+    public NpyWriter(FileStream file, int columns)
     {
         if (columns < 1) throw new ArgumentOutOfRangeException(nameof(columns));
         Columns = columns;
-        _file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+        _file = file;
         _file.Write(Header(0));
     }
 

@@ -37,7 +37,7 @@ public class OutputFileTests
     {
         using var folder = new TempFolder("npy");
         string path = folder["e.npy"];
-        using (var writer = new NpyWriter(path, columns: 3))
+        using (var writer = new NpyWriter(File.Create(path), columns: 3))
         {
             for (int r = 0; r < 1000; r++) writer.WriteRow([r, r + 0.5f, -r]);
         }
@@ -45,6 +45,28 @@ public class OutputFileTests
         Assert.Equal(1000, rows);
         Assert.Equal(3, columns);
         Assert.Equal([999f, 999.5f, -999f], data[^3..]);
+    }
+
+    [Fact]
+    public void Links_planted_at_the_output_names_are_replaced_never_written_through()
+    {
+        using var folder = new TempFolder("planted");
+        string victim = folder["victim.txt"], other = folder["other.txt"];
+        File.WriteAllText(victim, "keep me");
+        File.WriteAllText(other, "keep me too");
+        File.CreateSymbolicLink(folder["e.npy.partial"], victim);   // what another user could leave in a shared folder
+        File.CreateSymbolicLink(folder["e.npy"], other);
+        File.CreateSymbolicLink(folder["e.csv.partial"], victim);
+        using (var files = new EmbeddingFiles(folder["e.npy"], 2))
+        {
+            files.Write(new VideoSource(0, "a.mp4", false), 0, 0, [1, 0]);
+            files.Complete();
+        }
+        Assert.Equal("keep me", File.ReadAllText(victim));
+        Assert.Equal("keep me too", File.ReadAllText(other));
+        Assert.Null(new FileInfo(folder["e.npy"]).LinkTarget);
+        Assert.Equal(1, ReadNpy(folder["e.npy"]).Rows);
+        Assert.Empty(Directory.GetFileSystemEntries(folder.Path, "*.partial"));
     }
 
     [Fact]
