@@ -36,8 +36,15 @@ public sealed class EmbeddingFiles : IEmbeddingSink, IDisposable
     /// </summary>
     private static FileStream Fresh(string path)
     {
-        File.Delete(path);
-        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
+        try
+        {
+            File.Delete(path);
+            return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserError($"out '{path}': cannot be written ({e.Message})", e);
+        }
     }
 
     public string NpyPath { get; }
