@@ -188,7 +188,12 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
         if (cursor.NextWorkItem >= _schedule.Count) return;
         int next = cursor.NextWorkItem++;
         var item = _schedule[next];
-        _lanes[lane] = _ahead is { } ready && ReferenceEquals(ready.Item, item) ? ready : FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, DisplayFor(lane), cancel);
+        if (_ahead is { } ready && !ReferenceEquals(ready.Item, item))
+        {
+            ready.Reader.Dispose();   // started for another item: never the case with one lane, and never left running
+            _ahead = null;
+        }
+        _lanes[lane] = _ahead ?? FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, DisplayFor(lane), cancel);
         _ahead = null;
         Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, lane, null, null, cursor.Turn, cursor.NextWorkItem), cancel);
         StartAhead(next + 1, cancel);

@@ -25,7 +25,16 @@ public sealed class EmbeddingFiles : IEmbeddingSink, IDisposable
         CsvPath = Path.ChangeExtension(npyPath, ".csv");
         OutputFolder.For(npyPath, $"out '{npyPath}'");
         _array = new NpyWriter(Fresh(npyPath + Partial), dimension);
-        _index = new StreamWriter(Fresh(CsvPath + Partial), new System.Text.UTF8Encoding(false));
+        try
+        {
+            _index = new StreamWriter(Fresh(CsvPath + Partial), new System.Text.UTF8Encoding(false));
+        }
+        catch
+        {
+            _array.Dispose();
+            File.Delete(npyPath + Partial);
+            throw;
+        }
         _index.WriteLine("source,frame_index,pts_seconds");
     }
 
