@@ -30,7 +30,6 @@ public static partial class Platform
         ["ompi_mpi_double"] = 0x4c00080b,
         ["ompi_mpi_long_long_int"] = 0x4c000809,
         ["ompi_mpi_op_max"] = 0x58000001,
-        ["ompi_mpi_op_min"] = 0x58000002,
         ["ompi_mpi_op_sum"] = 0x58000003,
     };
 

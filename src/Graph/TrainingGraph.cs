@@ -149,17 +149,10 @@ public sealed class TrainingGraph(ILoggerFactory logs)
         }
 
         // The frames every rank took (the same collective on every rank, after the last step).
-        long framesSeen = world.IsDistributed ? SumOverRanks(session.FramesSeen) : session.FramesSeen;
+        long framesSeen = world.Sum(session.FramesSeen);
         var summary = Summary() with { FramesSeen = framesSeen };
         if (world.IsRoot) File.WriteAllText(Path.Combine(config.Out, RunDirectory.SummaryFile), JsonSerializer.Serialize(summary, RunConfig.Json));
         return summary;
-
-        long SumOverRanks(long value)
-        {
-            Span<float> parts = [(float)(value >> 24), value & 0xFFFFFF];   // exact in float32 for any count below 2^48
-            world.SumInPlace(parts);
-            return ((long)parts[0] << 24) + (long)parts[1];
-        }
 
         TrainingSummary Summary()
         {

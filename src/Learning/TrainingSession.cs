@@ -115,6 +115,7 @@ public sealed class TrainingSession : IDisposable
     private List<Tensor>? _trained;
     private List<Tensor>? _trainingBuffers;
     private List<Tensor>? _batchCounters;
+    private float[]? _fused;
 
     /// <summary>
     /// One allreduce of every trained parameter's gradient, the running statistics of every BatchNorm in training mode,
@@ -123,10 +124,14 @@ public sealed class TrainingSession : IDisposable
     /// </summary>
     private bool AverageAcrossRanks(bool contributes, bool finite)
     {
-        _trained ??= Model.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
-        var training = Model.modules().OfType<TorchSharp.Modules.BatchNorm>().Where(m => m.training).ToList();
-        _trainingBuffers ??= training.SelectMany(m => new[] { m.running_mean, m.running_var }).OfType<Tensor>().ToList();
-        _batchCounters ??= training.Select(m => m.num_batches_tracked).OfType<Tensor>().ToList();
+        if (_trained is null || _trainingBuffers is null || _batchCounters is null)
+        {
+            // What trains never changes during a run: found once, on the first step.
+            _trained = Model.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
+            var training = Model.modules().OfType<TorchSharp.Modules.BatchNorm>().Where(m => m.training).ToList();
+            _trainingBuffers = training.SelectMany(m => new[] { m.running_mean, m.running_var }).OfType<Tensor>().ToList();
+            _batchCounters = training.Select(m => m.num_batches_tracked).OfType<Tensor>().ToList();
+        }
         foreach (var p in _trained.Where(p => p.grad is null))
         {
             // A rank whose first step is idle has no gradient tensors yet: a zero backward makes them.
@@ -137,8 +142,12 @@ public sealed class TrainingSession : IDisposable
         bool useful = contributes && finite;
         var parts = _trained.Select(p => p.grad!.flatten()).Concat(_trainingBuffers.Select(b => b.flatten())).ToList();
         using var joined = parts.Count > 0 ? cat(parts, 0).to(ScalarType.Float32).cpu() : zeros(0);
-        float[] fused = new float[joined.shape[0] + 2];
+        int length = (int)joined.shape[0];
+        // One buffer for the whole run (tens of megabytes for resnet18): a new one every step was garbage for the GC.
+        if (_fused?.Length != length + 2) _fused = new float[length + 2];
+        var fused = _fused;
         if (useful) joined.data<float>().CopyTo(fused, 0);
+        else Array.Clear(fused, 0, length);
         fused[^2] = contributes ? 1 : 0;
         fused[^1] = finite ? 0 : 1;
         long started = Stopwatch.GetTimestamp();
@@ -151,7 +160,7 @@ public sealed class TrainingSession : IDisposable
             using (no_grad())
                 foreach (var counter in _batchCounters) counter.add_(1);
         if (ranks == 0 || notFinite > 0) return false;
-        var mean = tensor(fused.AsSpan(0, fused.Length - 2).ToArray()).div_(ranks).to(Device);
+        var mean = tensor(fused).div_(ranks).to(Device);   // its last two values, the counts, are left unread
         long offset = 0;
         foreach (var target in _trained.Select(p => p.grad!).Concat(_trainingBuffers))
         {

@@ -16,7 +16,7 @@ public sealed unsafe class MpiWorld : World
     private static MpiWorld? _started;
 
     private readonly nint _library;
-    private readonly nint _world, _byte, _float, _longLong, _sum, _max, _min;
+    private readonly nint _world, _byte, _float, _longLong, _sum, _max;
     private readonly delegate* unmanaged<nint, nint, int, nint, nint, nint, int> _allreduce;
     private readonly delegate* unmanaged<nint, int, nint, int, nint, int> _bcast;
     private readonly delegate* unmanaged<nint, int, nint, nint, int, nint, int, nint, int> _gather;
@@ -54,7 +54,6 @@ public sealed unsafe class MpiWorld : World
         _longLong = Handle("ompi_mpi_long_long_int");
         _sum = Handle("ompi_mpi_op_sum");
         _max = Handle("ompi_mpi_op_max");
-        _min = Handle("ompi_mpi_op_min");
         var initThread = (delegate* unmanaged<int*, nint, int, int*, int>)Function("MPI_Init_thread");
         var rank = (delegate* unmanaged<nint, int*, int>)Function("MPI_Comm_rank");
         var size = (delegate* unmanaged<nint, int*, int>)Function("MPI_Comm_size");
@@ -95,9 +94,13 @@ public sealed unsafe class MpiWorld : World
     /// <summary>One message's element count must fit an int: sent in slices of at most this many.</summary>
     private const int Slice = 1 << 28;
 
+    private float[] _received = [];
+
     public override void SumInPlace(Span<float> values)
     {
-        var result = new float[Math.Min(values.Length, Slice)];
+        // Kept from call to call (the gradients' size every step); calls are never concurrent (MPI_THREAD_SERIALIZED).
+        if (_received.Length < Math.Min(values.Length, Slice)) _received = new float[Math.Min(values.Length, Slice)];
+        var result = _received;
         for (int start = 0; start < values.Length; start += Slice)
         {
             var part = values.Slice(start, Math.Min(Slice, values.Length - start));
@@ -110,7 +113,7 @@ public sealed unsafe class MpiWorld : World
 
     public override long Max(long value) => Reduce(value, _max);
 
-    public override long Min(long value) => Reduce(value, _min);
+    public override long Sum(long value) => Reduce(value, _sum);
 
     private long Reduce(long value, nint op)
     {

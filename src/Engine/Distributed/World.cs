@@ -24,8 +24,8 @@ public abstract class World : IDisposable
     /// <summary>The largest of every rank's <paramref name="value"/>, on every rank.</summary>
     public abstract long Max(long value);
 
-    /// <summary>The smallest of every rank's <paramref name="value"/>, on every rank.</summary>
-    public abstract long Min(long value);
+    /// <summary>The sum of every rank's <paramref name="value"/>, on every rank.</summary>
+    public abstract long Sum(long value);
 
     /// <summary>Rank 0's <paramref name="data"/> on every rank (others pass null and receive it).</summary>
     public abstract byte[] Broadcast(byte[]? data);
@@ -48,7 +48,7 @@ public sealed class SingleProcess : World
     public override int Size => 1;
     public override void SumInPlace(Span<float> values) { }
     public override long Max(long value) => value;
-    public override long Min(long value) => value;
+    public override long Sum(long value) => value;
     public override byte[] Broadcast(byte[]? data) => data ?? throw new ArgumentNullException(nameof(data), "rank 0 must give what it broadcasts");
     public override IReadOnlyList<byte[]> GatherToRoot(byte[] data) => [data];
     public override void Barrier() { }

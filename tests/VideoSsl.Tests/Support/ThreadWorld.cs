@@ -53,7 +53,7 @@ public sealed class ThreadWorld : World
     }
 
     public override long Max(long value) => Exchange(value).Max();
-    public override long Min(long value) => Exchange(value).Min();
+    public override long Sum(long value) => Exchange(value).Sum();
     public override byte[] Broadcast(byte[]? data) => (byte[])Exchange(data!)[0].Clone();
     public override IReadOnlyList<byte[]> GatherToRoot(byte[] data) { var all = Exchange(data); return IsRoot ? all : []; }
     public override void Barrier() => _shared.Barrier.SignalAndWait();
