@@ -57,7 +57,7 @@ public sealed record ReadOptions
 /// pipe. For files a full channel holds FFmpeg back through the pipe (nothing is dropped, nothing piles up); for
 /// live sources it drops the oldest frame, so the source is never stalled.
 /// </summary>
-public sealed class FfmpegFrameReader : IDisposable
+public sealed class FfmpegFrameReader : IFileFrames
 {
     private readonly CancellationTokenSource _stop;
     private readonly Channel<VideoFrame> _frames;
@@ -101,6 +101,9 @@ public sealed class FfmpegFrameReader : IDisposable
     public static FfmpegFrameReader Start(DecodeWorkItem item, int lane, int size, InputPlan input, ReadOptions options, CancellationToken cancel) =>
         new(item, lane, size, input, options, cancel);
 
+    /// <summary>What makes a training frame of a decoded picture: resampled to the decode rate, scaled by area, rgb24.</summary>
+    internal static string TrainingFrameFilters(double rate, int size) => $"fps={Invariant(rate)},scale={size}:{size}:flags=area,format=rgb24";
+
     /// <summary>Stops FFmpeg; frames already in the channel stay readable.</summary>
     public void Stop() => _stop.Cancel();
 
@@ -116,7 +119,7 @@ public sealed class FfmpegFrameReader : IDisposable
         int readBytes = layout?.Bytes ?? frameBytes;
         long produced = 0;   // frames FFmpeg delivered in this process, skipped ones included
         long delivered = 0;
-        string filters = layout?.Filters(item.Rate) ?? $"fps={Invariant(item.Rate)},scale={size}:{size}:flags=area,format=rgb24";
+        string filters = layout?.Filters(item.Rate) ?? TrainingFrameFilters(item.Rate, size);
         // FFMpegCore builds the command; the program reads FFmpeg's standard output itself: FFMpegCore's own pipe
         // sink (a socket) cost more CPU than a plain pipe (README, *Speed*).
         string arguments = FFMpegArguments
@@ -237,7 +240,7 @@ public sealed class FfmpegFrameReader : IDisposable
     /// *Speed*). Nothing is lost: a file's frames wait in the pipe.
     /// Live sources keep normal priority, since a live frame that is not read in time is dropped.
     /// </summary>
-    private static void Yield(Process process)
+    internal static void Yield(Process process)
     {
         try
         {
@@ -249,7 +252,7 @@ public sealed class FfmpegFrameReader : IDisposable
         }
     }
 
-    private static void Kill(Process process)
+    internal static void Kill(Process process)
     {
         try
         {
@@ -297,7 +300,7 @@ public sealed class FfmpegFrameReader : IDisposable
         }
     }
 
-    private static string Invariant(double value) => value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
+    internal static string Invariant(double value) => value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
 
     public void Dispose()
     {

@@ -4,10 +4,10 @@ using VideoSsl.Messages.Overlay;
 
 namespace VideoSsl.Decode;
 
-/// <summary>One FFmpeg process on one file work item, and what the merge knows about it.</summary>
+/// <summary>One file work item being read (by an FFmpeg process of its own, or its share of a batch), and what the merge knows about it.</summary>
 internal sealed class FileLane
 {
-    private FileLane(DecodeWorkItem item, int index, FfmpegFrameReader reader, long delivered)
+    private FileLane(DecodeWorkItem item, int index, IFileFrames reader, long delivered)
     {
         Item = item;
         Index = index;
@@ -23,7 +23,7 @@ internal sealed class FileLane
 
     public DecodeWorkItem Item { get; }
     public int Index { get; }
-    public FfmpegFrameReader Reader { get; }
+    public IFileFrames Reader { get; }
 
     /// <summary>Frames of this item delivered downstream, counted across a resume.</summary>
     public long Delivered { get; set; }
@@ -47,6 +47,9 @@ internal sealed class FileLane
 
     public static FileLane Fresh(DecodeWorkItem item, int index, InputPlan plan, int size, SemaphoreSlim ready, OverlayFeed? display, CancellationToken cancel) =>
         new(item, index, FfmpegFrameReader.Start(item, index, size, plan, new ReadOptions { Capacity = 2 * Burst, Signal = () => ready.Release(), Display = display }, cancel), 0);
+
+    /// <summary>A lane on one file of a <see cref="ShortFileBatch"/>.</summary>
+    public static FileLane Batched(IFileFrames file, int index) => new(file.Item, index, file, 0);
 
     /// <summary>A lane restarted after a resume: refill frames come first, flagged as refill, then new frames.</summary>
     public static FileLane Resume(DecodeWorkItem item, int index, LaneResume resume, InputPlan plan, int size, OverlayFeed? display, CancellationToken cancel) =>

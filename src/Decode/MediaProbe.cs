@@ -11,10 +11,7 @@ public static partial class MediaProbe
 {
     public static VideoInfo Probe(string path, CancellationToken cancel = default)
     {
-        if (!File.Exists(path)) throw new UserError($"source '{path}': no such file");
-        if (FileStatus.Of(path) is { Kind: not FileKind.Regular } status)
-            throw new UserError($"source '{path}': not a regular file ({FileStatus.Describe(status.Kind)})");
-        if (new FileInfo(path).Length == 0) throw new UserError($"source '{path}': file is empty");
+        CheckFile(path);
         FfmpegTools.EnsureInstalled();
 
         IMediaAnalysis analysis;
@@ -51,6 +48,15 @@ public static partial class MediaProbe
             path, analysis.Format.FormatName ?? "?", duration, video.CodecName ?? "?", video.Width.Value, video.Height.Value,
             video.PixelFormat ?? "?", video.RealFrameRate, video.AverageFrameRate, video.Rotation, analysis.Format.BitRate,
             analysis.AudioStreams.Count > 0);
+    }
+
+    /// <summary>What is wrong with a path before any FFmpeg reads it: missing, not a regular file (a FIFO would block), empty.</summary>
+    public static void CheckFile(string path)
+    {
+        if (!File.Exists(path)) throw new UserError($"source '{path}': no such file");
+        if (FileStatus.Of(path) is { Kind: not FileKind.Regular } status)
+            throw new UserError($"source '{path}': not a regular file ({FileStatus.Describe(status.Kind)})");
+        if (new FileInfo(path).Length == 0) throw new UserError($"source '{path}': file is empty");
     }
 
     /// <summary>

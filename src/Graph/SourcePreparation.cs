@@ -96,24 +96,35 @@ public static class SourcePreparation
     /// <summary>In a source's name, the index of the rank (or shard) reading it: <c>--source udp://0.0.0.0:500{rank}</c>, <c>--source /data/part{rank}</c>.</summary>
     public const string RankPlaceholder = "{rank}";
 
-    /// <summary>Probes at once, at most this many: FFprobe's time is mostly starting a process and opening a container, not CPU.</summary>
+    /// <summary>Probing processes at once, at most this many: much of a probe's time is opening files, not CPU.</summary>
     private static int ProbesAtOnce => Math.Clamp(2 * Environment.ProcessorCount, 2, 8);
 
     /// <summary>
     /// Every file's probe, several at a time (a folder of short clips spent most of its start probing one after
-    /// another), each result kept at its file's place so that what follows is in the walk's order whatever finished first.
+    /// another), each result kept at its file's place so that what follows is in the walk's order whatever finished
+    /// first. Files found in folders are probed many to an FFmpeg process (<see cref="HeaderProbe"/>), files named
+    /// outright by FFprobe each: how a file is probed depends only on how it was named, never on the share.
     /// </summary>
     private static (VideoInfo? Info, UserError? Error)[] ProbeAll(IReadOnlyList<VideoSource> sources, CancellationToken cancel)
     {
         var results = new (VideoInfo?, UserError?)[sources.Count];
+        var units = new List<int[]>();
+        var walked = Enumerable.Range(0, sources.Count).Where(i => sources[i].IsFile && sources[i].FromFolder).ToArray();
+        units.AddRange(walked.Chunk(HeaderProbe.FilesPerProcess));
+        units.AddRange(Enumerable.Range(0, sources.Count).Where(i => sources[i].IsFile && !sources[i].FromFolder).Select(i => new[] { i }));
         var options = new ParallelOptions { MaxDegreeOfParallelism = ProbesAtOnce, CancellationToken = cancel };
         try
         {
-            Parallel.For(0, sources.Count, options, i =>
+            Parallel.ForEach(units, options, unit =>
             {
-                if (!sources[i].IsFile) return;
-                try { results[i] = (MediaProbe.Probe(sources[i].Path, cancel), null); }
-                catch (UserError e) { results[i] = (null, e); }
+                if (sources[unit[0]].FromFolder)
+                {
+                    var found = HeaderProbe.ProbeAll(unit.Select(i => sources[i].Path).ToList(), cancel);
+                    for (int k = 0; k < unit.Length; k++) results[unit[k]] = found[k];
+                    return;
+                }
+                try { results[unit[0]] = (MediaProbe.Probe(sources[unit[0]].Path, cancel), null); }
+                catch (UserError e) { results[unit[0]] = (null, e); }
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)

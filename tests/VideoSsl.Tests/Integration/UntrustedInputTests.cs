@@ -97,9 +97,14 @@ public class UntrustedInputTests(ClipSet clips) : IClassFixture<ClipSet>
         Assert.False(File.Exists(work["run-many/summary.json"]));
     }
 
+    /// <summary>Whether a probe of the folder runs: FFprobe on a file, or FFmpeg describing many (files found in folders).</summary>
     private static bool RunningProbes(string marker) => Directory.GetDirectories("/proc").Any(d =>
     {
-        try { return File.ReadAllText(Path.Combine(d, "cmdline")).Contains(marker) && File.ReadAllText(Path.Combine(d, "cmdline")).Contains("ffprobe"); }
+        try
+        {
+            string commandLine = File.ReadAllText(Path.Combine(d, "cmdline"));
+            return commandLine.Contains(marker) && (commandLine.Contains("ffprobe") || commandLine.Contains("ffmpeg"));
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     });
 
