@@ -68,15 +68,27 @@ public sealed record AllreduceBench(string? Skipped, double StepSeconds, double 
 }
 
 /// <summary>
-/// embed (the small backbone, so the row measures the cost of a file and not the model) over a folder of short clips
-/// against the same frames joined into one file, each run as a user runs it, side by side.
+/// embed and train (the small backbone, so the rows measure the cost of a file and not the model) over a folder of
+/// short clips against the same frames joined into one file, each run as a user runs it, side by side.
 /// </summary>
-public sealed record ManyFilesBench(int Files, long Frames, double OneFileSeconds, double FolderSeconds)
+public sealed record ManyFilesBench(int Files, long Frames, double OneFileSeconds, double FolderSeconds, ManyFilesTraining Training)
 {
     public double Ratio => FolderSeconds / OneFileSeconds;
 
     /// <summary>What each file added, in seconds.</summary>
     public double SecondsPerFile => (FolderSeconds - OneFileSeconds) / Files;
+}
+
+/// <summary>
+/// One training pass over the clips and over the joined file (two lanes, as train runs by default). The two passes
+/// read the same frames but need not take the same number of steps (the sampler draws across the files of both
+/// lanes), so the time a step takes is compared too.
+/// </summary>
+public sealed record ManyFilesTraining(int Frames, double OneFileSeconds, long OneFileSteps, double FolderSeconds, long FolderSteps)
+{
+    public double Ratio => FolderSeconds / OneFileSeconds;
+
+    public double StepRatio => FolderSeconds / FolderSteps / (OneFileSeconds / OneFileSteps);
 }
 
 public sealed record BenchReport(string Machine, BenchOptions Options, DecodeBench? Decode, TrainBench Train, EndToEndBench? EndToEnd,
@@ -414,7 +426,26 @@ public sealed class BenchRun(ILoggerFactory logs)
             many = Math.Min(many, Embed(clips));
         }
         long frames = NpyRows(Path.Combine(folder, "many.npy"));
-        return new ManyFilesBench(files, frames, one, many);
+        // 12 frames/s and one anchor per frame: a pass of about 250 steps, still paced by the steps like real training.
+        (double Seconds, long Steps, long Frames) Train(string source)
+        {
+            string trained = Path.Combine(folder, "train-pass");
+            var watch = Stopwatch.StartNew();
+            RunTool("dotnet", [program, "train", "--backbone", "small", "--source", source, "--out", trained, "--overwrite", "--device", "cpu", "--view", "none",
+                "--batch", "16", "--fps", "12", "--samples-per-frame", "1"]);
+            double seconds = watch.Elapsed.TotalSeconds;
+            using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(trained, "summary.json")));
+            return (seconds, summary.RootElement.GetProperty("steps").GetInt64(), summary.RootElement.GetProperty("frames-seen").GetInt64());
+        }
+        (double Seconds, long Steps, long Frames) oneTrain = (double.MaxValue, 0, 0), manyTrain = (double.MaxValue, 0, 0);
+        for (int round = 0; round < 2; round++)
+        {
+            if (Train(joined) is var a && a.Seconds < oneTrain.Seconds) oneTrain = a;
+            if (Train(clips) is var b && b.Seconds < manyTrain.Seconds) manyTrain = b;
+        }
+        _log.LogInformation("bench: many files, train {OneSteps} steps over one file, {ManySteps} over the clips", oneTrain.Steps, manyTrain.Steps);
+        return new ManyFilesBench(files, frames, one, many,
+            new ManyFilesTraining((int)manyTrain.Frames, oneTrain.Seconds, oneTrain.Steps, manyTrain.Seconds, manyTrain.Steps));
     }
 
     private static long NpyRows(string path)

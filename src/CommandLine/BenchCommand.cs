@@ -61,8 +61,13 @@ public static class BenchCommand
                     : $"{F(allreduce.AllreduceSeconds * 1000, "0")} ms a step for {F(allreduce.GradientBytes / 1e6, "0.0")} MB of gradients (2 ranks, loopback)",
                 allreduce.Skipped is null ? $"the step: {F(allreduce.StepSeconds * 1000, "0")} ms" : "", allreduce.Skipped is null ? $"{F(100 * allreduce.Share, "0")} % of it" : "");
         if (r.ManyFiles is { } many)
+        {
             table.AddRow("many files", $"embed over {many.Files} clips of 3 s: {F(many.FolderSeconds)} s ({F(many.SecondsPerFile * 1000, "0")} ms more a file)",
                 $"the same {many.Frames} frames in one file: {F(many.OneFileSeconds)} s", $"{F(many.Ratio, "0.00")}x its time");
+            var train = many.Training;
+            table.AddRow("", $"train over them: {F(train.FolderSeconds)} s, {train.FolderSteps} steps",
+                $"one file: {F(train.OneFileSeconds)} s, {train.OneFileSteps} steps", $"{F(train.Ratio, "0.00")}x its time, {F(train.StepRatio, "0.00")}x a step's");
+        }
         if (r.EndToEnd is { } endToEnd)
             table.AddRow("end to end", $"{F(endToEnd.FramesPerSecond, "0")} training frames/s",
                 $"bound: {F(endToEnd.BoundFramesPerSecond, "0")} frames/s", $"{F(endToEnd.PercentOfBound, "0")} % of it");

@@ -29,8 +29,9 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
     private readonly long? _frameBudget;
     private readonly ILogger _log;
     private readonly FileLane?[] _lanes;
-    private readonly Queue<(FileLane Lane, int Process)> _ahead = new();   // lanes started before their turn, for the next work items in order
-    private int _processesAhead;   // processes started by StartAhead so far, numbering them
+    private readonly Queue<(FileLane Lane, int Process)>[] _ahead;   // per lane, lanes started before their turn, for its next work items in order
+    private readonly ScheduleRuns _runs;
+    private int _processesStarted;   // numbering the processes StartRun starts
     private int _readingProcess = -1;   // the process of the lane being read
     private readonly List<LiveLane> _live = [];
     private readonly SemaphoreSlim _frameReady = new(0);
@@ -53,6 +54,8 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
         _frameBudget = frameBudget;
         _log = log;
         _lanes = new FileLane?[schedule.Count == 0 ? 0 : Math.Max(1, start.Lanes.Count)];
+        _ahead = _lanes.Select(_ => new Queue<(FileLane, int)>()).ToArray();
+        _runs = new ScheduleRuns(schedule, _lanes.Length, item => ShortFileBatch.Fits(item, Plan(item)));
     }
 
     /// <summary>The overlay fed with display frames from one lane, lane 0: the first file lane, else the first live source.</summary>
@@ -85,6 +88,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
             {
                 if (_start.Lanes.ElementAtOrDefault(lane) is not { } resume) continue;
                 _lanes[lane] = FileLane.Resume(_schedule[resume.WorkItem], lane, resume, Plan(_schedule[resume.WorkItem]), _settings.Size, DisplayFor(lane), cancel);
+                _lanes[lane]!.RunEnd = ResumedRunEnd(resume);
                 DrainRefill(_lanes[lane]!, cancel);
             }
             for (int lane = 0; lane < LaneCount; lane++)
@@ -102,7 +106,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
         }
         finally
         {
-            foreach (var lane in _lanes.Concat(_ahead.Select(a => a.Lane)))
+            foreach (var lane in _lanes.Concat(_ahead.SelectMany(a => a).Select(a => a.Lane)))
             {
                 lane?.Pending?.Release();
                 lane?.Reader.Dispose();
@@ -184,18 +188,37 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
         }
     }
 
+    /// <summary>
+    /// Hands a lane its next work item: the next of the run of items it owns, else the next run in the schedule
+    /// (<see cref="Runs"/>). A lane owns a whole run so that the run's short files can share one FFmpeg process
+    /// (<see cref="ShortFileBatch"/>); which lane takes which run is decided here, in the merge's fixed order, so two
+    /// runs of the same schedule still see the same frames in the same order.
+    /// </summary>
     private void StartNext(int lane, MergeCursor cursor, CancellationToken cancel)
     {
+        var previous = _lanes[lane];
         _lanes[lane] = null;
-        if (cursor.NextWorkItem >= _schedule.Count) return;
-        int next = cursor.NextWorkItem++;
-        var item = _schedule[next];
-        if (_ahead.TryPeek(out var ready) && !ReferenceEquals(ready.Lane.Item, item))
+        int next, runEnd;
+        if (previous is not null && previous.Item.Index + 1 < previous.RunEnd)
         {
-            DropAhead();   // started for other items: never the case with one lane, and never left running
+            next = previous.Item.Index + 1;
+            runEnd = previous.RunEnd;
         }
-        if (_ahead.Count == 0 && ReadsAhead) StartAhead(next, cancel);
-        if (_ahead.TryDequeue(out var started))
+        else
+        {
+            if (cursor.NextWorkItem >= _schedule.Count) return;
+            next = cursor.NextWorkItem;
+            runEnd = _runs.EndOf(next);
+            cursor.NextWorkItem = runEnd;
+        }
+        var item = _schedule[next];
+        var ahead = _ahead[lane];
+        if (ahead.TryPeek(out var ready) && !ReferenceEquals(ready.Lane.Item, item))
+        {
+            DropAhead(ahead);   // started for other items: never the case, and never left running
+        }
+        if (ahead.Count == 0 && DisplayFor(lane) is null) StartRun(lane, next, runEnd, cancel);
+        if (ahead.TryDequeue(out var started))
         {
             _lanes[lane] = started.Lane;
             _readingProcess = started.Process;
@@ -204,54 +227,56 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
         {
             _lanes[lane] = FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, DisplayFor(lane), cancel);
         }
+        _lanes[lane]!.RunEnd = runEnd;
         Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, lane, null, null, cursor.Turn, cursor.NextWorkItem), cancel);
-        // One process ahead at most: the next starts when the present one is down to its last files (a batch's
-        // FFmpeg takes a while to open its files, longer than reading one short clip).
-        if (ReadsAhead && _ahead.Count <= ShortFileBatch.MaxFiles / 2 && _ahead.All(a => a.Process == _readingProcess))
-            StartAhead(next + 1 + _ahead.Count, cancel);
+        // One process ahead at most: the next run starts when the present one is down to its last files (a batch's
+        // FFmpeg takes a while to open its files, longer than reading one short clip). Only the next run in the
+        // schedule can be started ahead, so only with one lane, which is sure to take it.
+        int following = next + 1 + ahead.Count;
+        if (ReadsAhead && following == cursor.NextWorkItem && following < _schedule.Count
+            && ahead.Count <= ShortFileBatch.MaxFiles / 2 && ahead.All(a => a.Process == _readingProcess))
+            StartRun(lane, following, _runs.EndOf(following), cancel);
     }
 
     /// <summary>
-    /// With one file lane (embed, eval, --parallel-sources 1) and no overlay to feed, the work items are read in
-    /// order and the next ones are started before their turn: the next FFmpeg starts while the last item of the
-    /// present one is read, and consecutive short files share one process (<see cref="ShortFileBatch"/>). A process's
-    /// start and its container's opening cost about as much as decoding a short clip; in a folder of 3 s clips they
-    /// were a third of the time. Frames started ahead wait in their own queues (FFmpeg blocks on its pipe) until the
-    /// lane takes them, so the order of the frames does not change.
+    /// With one file lane (embed, eval, --parallel-sources 1) and no overlay to feed, the next run's FFmpeg starts
+    /// while the present one is read. A process's start and its container's opening cost about as much as decoding
+    /// a short clip; in a folder of 3 s clips they were a third of the time. Frames started ahead wait in their own
+    /// queues (FFmpeg blocks on its pipe) until the lane takes them, so the order of the frames does not change.
     /// </summary>
     private bool ReadsAhead => LaneCount == 1 && _liveItems.Count == 0 && Overlay is null;
 
-    private void StartAhead(int workItem, CancellationToken cancel)
+    /// <summary>Starts the items [<paramref name="first"/>, <paramref name="end"/>) of a run for a lane: one batch for short files, else a process of its own.</summary>
+    private void StartRun(int lane, int first, int end, CancellationToken cancel)
     {
-        if (workItem >= _schedule.Count) return;
-        var batch = new List<(DecodeWorkItem, InputPlan)>();
-        for (int next = workItem; next < _schedule.Count && batch.Count < ShortFileBatch.MaxFiles; next++)
+        int process = _processesStarted++;
+        if (end - first < 2)
         {
-            var item = _schedule[next];
-            var plan = Plan(item);
-            if (!ShortFileBatch.Fits(item, plan)) break;
-            batch.Add((item, plan));
-        }
-        if (batch.Count < 2)
-        {
-            var item = _schedule[workItem];
-            _ahead.Enqueue((FileLane.Fresh(item, 0, Plan(item), _settings.Size, _frameReady, null, cancel), _processesAhead++));
+            var item = _schedule[first];
+            _ahead[lane].Enqueue((FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, null, cancel), process));
             return;
         }
-        int process = _processesAhead++;
-        foreach (var file in ShortFileBatch.Start(batch, 0, _settings.Size, () => _frameReady.Release(), cancel).Files)
-            _ahead.Enqueue((FileLane.Batched(file, 0), process));
+        var batch = Enumerable.Range(first, end - first).Select(i => (_schedule[i], Plan(_schedule[i]))).ToList();
+        foreach (var file in ShortFileBatch.Start(batch, lane, _settings.Size, () => _frameReady.Release(), cancel).Files)
+            _ahead[lane].Enqueue((FileLane.Batched(file, lane), process));
     }
 
-    private void DropAhead()
+    private static void DropAhead(Queue<(FileLane Lane, int Process)> ahead)
     {
-        while (_ahead.TryDequeue(out var ahead))
+        while (ahead.TryDequeue(out var started))
         {
-            var lane = ahead.Lane;
-            lane.Pending?.Release();
-            lane.Reader.Dispose();
+            started.Lane.Pending?.Release();
+            started.Lane.Reader.Dispose();
         }
     }
+
+    /// <summary>
+    /// Where a resumed lane's run ends: its item's run, but never past an item another lane holds or the next run
+    /// to hand out (a checkpoint written before lanes owned runs had its lanes on neighbouring items).
+    /// </summary>
+    private int ResumedRunEnd(LaneResume resume) =>
+        _start.Lanes.Where(l => l is not null && l.WorkItem > resume.WorkItem).Select(l => l!.WorkItem)
+            .Append(_runs.EndOf(resume.WorkItem)).Append(Math.Max(_start.NextWorkItem, resume.WorkItem + 1)).Min();
 
     private void StopAll(string why, MergeCursor cursor, CancellationToken cancel)
     {
@@ -265,7 +290,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
             _lanes[lane.Index] = null;
         }
         foreach (var live in _live) live.Close();
-        foreach (var (lane, _) in _ahead) lane.Reader.Stop();
+        foreach (var (lane, _) in _ahead.SelectMany(a => a)) lane.Reader.Stop();
     }
 
     private static DecodeOutcome Finish(FileLane lane)

@@ -25,6 +25,9 @@ internal sealed class FileLane
     public int Index { get; }
     public IFileFrames Reader { get; }
 
+    /// <summary>The end (exclusive) of the run of work items this lane owns: it reads them all before it takes another run.</summary>
+    public int RunEnd { get; set; }
+
     /// <summary>Frames of this item delivered downstream, counted across a resume.</summary>
     public long Delivered { get; set; }
 

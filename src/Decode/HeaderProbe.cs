@@ -12,12 +12,13 @@ namespace VideoSsl.Decode;
 /// where FFprobe costs one a file (about 80 ms of CPU here, as much as decoding a 3 s clip). The dump is read
 /// strictly: a file whose description lacks a field the pipeline needs, or has something it cannot carry (a cover
 /// picture as its first video, a rotation), is probed again by FFprobe, and so is a file FFmpeg could not open, so
-/// that its error reads as before. The dump has less precision than FFprobe (durations to 10 ms, rates to two
-/// decimals, NTSC rates recognised), which changes only the expected frame counts shown in progress and reports.
+/// that its error reads as before; so is a file whose rates the dump does not give exactly (it prints two decimals:
+/// whole and NTSC rates are exact). Durations come to 10 ms, and the container's rather than the video stream's,
+/// which changes only the expected frame counts shown in progress and reports.
 /// </summary>
 public static partial class HeaderProbe
 {
-    public const int FilesPerProcess = 32;
+    public const int FilesPerProcess = 64;
 
     /// <summary>Each path's description, or the error that names why it cannot be read, in the order given.</summary>
     public static (VideoInfo? Info, UserError? Error)[] ProbeAll(IReadOnlyList<string> paths, CancellationToken cancel)
@@ -134,13 +135,18 @@ public static partial class HeaderProbe
         return TimeSpan.FromHours(n[0]) + TimeSpan.FromMinutes(n[1]) + TimeSpan.FromSeconds(n[2]) + TimeSpan.FromMilliseconds(n[3] * 10);
     }
 
-    /// <summary>A rate as FFmpeg prints it ("24", "29.97", "12.50", "90k"); two-decimal NTSC rates are the 1000/1001 rates they round.</summary>
-    public static double ParseRate(string number, bool thousands)
+    /// <summary>
+    /// A rate as FFmpeg prints it ("24", "29.97", "90k"), when the print says it exactly: a whole number, or a
+    /// two-decimal print of an NTSC rate (N x 1000/1001). Anything else (12.50 may be 12.5 or 12.4975) is null, and
+    /// the file is left to FFprobe: a rate goes into FFmpeg's fps filter, and frames must not depend on how a file was probed.
+    /// </summary>
+    public static double? ParseRate(string number, bool thousands)
     {
         double value = double.Parse(number, CultureInfo.InvariantCulture) * (thousands ? 1000 : 1);
-        if (thousands || !number.Contains('.')) return value;
+        if (!number.Contains('.')) return value;
+        if (thousands) return null;
         double nominal = Math.Round(value * 1.001);
-        return Math.Abs(nominal / 1.001 - value) <= 0.00501 && Math.Abs(nominal - value) > 0.001 ? nominal / 1.001 : value;
+        return Math.Abs(nominal / 1.001 - value) <= 0.00501 && Math.Abs(nominal - value) > 0.001 ? nominal * 1000 / 1001 : null;
     }
 
     private sealed class Description(int input, string container)
@@ -171,9 +177,10 @@ public static partial class HeaderProbe
                 }
                 else if (RatePart().Match(part) is { Success: true } rate)
                 {
-                    double value = ParseRate(rate.Groups[1].Value, rate.Groups[2].Value == "k");
-                    if (rate.Groups[3].Value == "fps") _averageRate = value;
-                    else if (rate.Groups[3].Value == "tbr") _frameRate = value;
+                    if (rate.Groups[3].Value == "tbn") continue;
+                    if (ParseRate(rate.Groups[1].Value, rate.Groups[2].Value == "k") is not { } value) Plain = false;
+                    else if (rate.Groups[3].Value == "fps") _averageRate = value;
+                    else _frameRate = value;
                 }
                 else if (_pixelFormat is null && _width == 0)
                 {

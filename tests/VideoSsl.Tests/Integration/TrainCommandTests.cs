@@ -89,6 +89,33 @@ public class TrainCommandTests(ClipSet clips) : IClassFixture<ClipSet>
         Assert.Equal(lossesA, lossesB);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_run_resumed_in_the_middle_of_a_lanes_batch_of_short_files_continues_exactly(int lanes)
+    {
+        // Eight 2 s clips: with two lanes each owns a run of four that share one FFmpeg process; the first half stops
+        // while the runs are part-read.
+        using var work = new TempFolder("resume-runs");
+        string folder = work["clips"];
+        Directory.CreateDirectory(folder);
+        for (int i = 0; i < 8; i++) Clips.Make(Path.Combine(folder, $"clip{i}.mp4"), i % 2 == 0 ? "testsrc" : "mandelbrot", 2);
+        string[] common = [.. Quick, "--source", folder, "--parallel-sources", $"{lanes}", "--samples-per-frame", "1"];
+        var straight = VideoSslProcess.Run(work.Path, [.. common, "--out", work["straight"], "--max-steps", "16"]);
+        var firstHalf = VideoSslProcess.Run(work.Path, [.. common, "--out", work["split"], "--max-steps", "8"]);
+        var secondHalf = VideoSslProcess.Run(work.Path, "train", "--out", work["split"], "--resume", "--max-steps", "16");
+        Assert.True(straight.ExitCode == 0, straight.ToString());
+        Assert.True(firstHalf.ExitCode == 0, firstHalf.ToString());
+        Assert.True(secondHalf.ExitCode == 0, secondHalf.ToString());
+
+        var a = CheckpointStore.Open(work["straight"]).Checkpoint;
+        var b = CheckpointStore.Open(work["split"]).Checkpoint;
+        Assert.Equal(16, b.Info.Step);
+        Assert.True(a.Model.AsSpan().SequenceEqual(b.Model), "weights differ from the uninterrupted run");
+        Assert.Equal(a.Info.FramesSeen, b.Info.FramesSeen);
+        Assert.Equal(Metrics(work["straight"]).Select(m => m.GetProperty("loss").GetDouble()), Metrics(work["split"]).Select(m => m.GetProperty("loss").GetDouble()));
+    }
+
     [Fact]
     public async Task Ctrl_c_finishes_the_step_writes_a_checkpoint_and_exits_cleanly()
     {
