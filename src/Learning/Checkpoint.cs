@@ -19,8 +19,9 @@ public enum ModelKind
 }
 
 /// <summary>
-/// What a checkpoint says about the run besides its tensors. <see cref="Score"/> is the training signal when it was
-/// written (loss_norm smoothed over recent steps; lower is better), by which the best checkpoint is kept.
+/// What a checkpoint says about the run besides its tensors. <see cref="Score"/> (lower is better), by which the
+/// best checkpoint is kept, is of the kind <see cref="ScoreKind"/> names: the training signal (loss_norm smoothed
+/// over recent steps) or, with the online monitor, 1 − its balanced AUC on held-out clips.
 /// </summary>
 public sealed record CheckpointInfo(
     int FormatVersion,
@@ -31,8 +32,15 @@ public sealed record CheckpointInfo(
     ModelSettings Model,
     int FrameSize,
     double? Score = null,
-    ModelKind ModelKind = ModelKind.Small)
+    ModelKind ModelKind = ModelKind.Small,
+    string? ScoreKind = null)
 {
+    /// <summary>Score is the smoothed training signal.</summary>
+    public const string LossScore = "loss-norm";
+
+    /// <summary>Score is 1 − the online monitor's balanced AUC.</summary>
+    public const string HeldOutScore = "1-heldout-auc";
+
     public static ModelKind KindOf(ModelSettings model) => model.Backbone == Backbones.BackboneKind.ResNet18 ? ModelKind.ResNet18 : ModelKind.Small;
 }
 
@@ -241,26 +249,34 @@ public sealed class CheckpointStore
         return path;
     }
 
-    /// <summary>Writes <paramref name="checkpoint"/> as best.ckpt when its score beats the current best's; true if it did.</summary>
+    /// <summary>
+    /// Writes <paramref name="checkpoint"/> as best.ckpt when its score beats the current best's; true if it did.
+    /// Only scores of one kind are compared: a run resumed with the online monitor on (or off) starts best.ckpt
+    /// afresh, as does a best.ckpt that does not say what its score is (written before scores had kinds).
+    /// </summary>
     public bool SaveIfBest(Checkpoint checkpoint)
     {
         if (checkpoint.Info.Score is not { } score || !double.IsFinite(score)) return false;
-        if (BestScore() is { } best && best <= score) return false;
+        if (Best() is { } best && best.Kind == checkpoint.Info.ScoreKind && best.Score <= score) return false;
         checkpoint.WriteAtomically(BestPath);
-        _bestScore = score;
+        _best = (score, checkpoint.Info.ScoreKind);
         return true;
     }
 
-    private double? _bestScore;
+    private (double Score, string? Kind)? _best;
 
-    private double? BestScore()
+    private (double Score, string? Kind)? Best()
     {
-        if (_bestScore is null && File.Exists(BestPath))
+        if (_best is null && File.Exists(BestPath))
         {
-            try { _bestScore = Checkpoint.Read(BestPath).Info.Score; }
-            catch (UserError) { _bestScore = null; }   // a damaged best is simply replaced
+            try
+            {
+                var info = Checkpoint.Read(BestPath).Info;
+                if (info.Score is { } score && info.ScoreKind is { } kind) _best = (score, kind);
+            }
+            catch (UserError) { _best = null; }   // a damaged best is simply replaced
         }
-        return _bestScore;
+        return _best;
     }
 
     /// <summary>

@@ -215,7 +215,7 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
         try
         {
             if (double.IsFinite(scores.Auc) && _session.WeightsAreFinite())
-                _checkpoints?.SaveIfBest(_session.ToCheckpoint(_runConfigJson, _lastState, _lastLoss, _frameSize, scores.CheckpointScore));
+                _checkpoints?.SaveIfBest(_session.ToCheckpoint(_runConfigJson, _lastState, _lastLoss, _frameSize, scores.CheckpointScore, CheckpointInfo.HeldOutScore));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

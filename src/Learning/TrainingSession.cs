@@ -320,7 +320,7 @@ public sealed class TrainingSession : IDisposable
         return model.state_dict().FirstOrDefault(kv => kv.Value.is_floating_point() && !kv.Value.isfinite().all().item<bool>()).Key;
     }
 
-    public Checkpoint ToCheckpoint(string runConfigJson, SamplerState? sampler, double? lastLoss, int frameSize, double? score = null)
+    public Checkpoint ToCheckpoint(string runConfigJson, SamplerState? sampler, double? lastLoss, int frameSize, double? score = null, string scoreKind = CheckpointInfo.LossScore)
     {
         var model = new MemoryStream();
         Model.save(model);
@@ -328,7 +328,7 @@ public sealed class TrainingSession : IDisposable
         using (var writer = new BinaryWriter(optimizer, System.Text.Encoding.UTF8, leaveOpen: true)) _optimizerState.save_state_dict(writer);
         using var random = torch.get_rng_state();
         var info = new CheckpointInfo(Checkpoint.CurrentFormat, Step, FramesSeen, lastLoss, DateTimeOffset.UtcNow, _settings.Model, frameSize, score,
-            CheckpointInfo.KindOf(_settings.Model));
+            CheckpointInfo.KindOf(_settings.Model), score is null ? null : scoreKind);
         return new Checkpoint(info, runConfigJson, sampler, model.ToArray(), optimizer.ToArray(), random.bytes.ToArray());
     }
 

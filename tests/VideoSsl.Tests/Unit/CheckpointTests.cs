@@ -51,6 +51,34 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void Best_checkpoint_compares_scores_of_one_kind_only()
+    {
+        using var folder = new TempFolder("ckpt-best");
+        using var session = new TrainingSession(Settings, CPU, seed: 3);
+        session.Train(RandomBatch(1));
+        Checkpoint With(double score, string kind) => session.ToCheckpoint("{}", null, 1.0, frameSize: 32, score, kind);
+        double BestOnDisk(out string? kind)
+        {
+            var info = Checkpoint.Read(new CheckpointStore(folder.Path, keep: 3).BestPath).Info;
+            kind = info.ScoreKind;
+            return info.Score!.Value;
+        }
+
+        var first = new CheckpointStore(folder.Path, keep: 3);
+        Assert.True(first.SaveIfBest(With(0.4, CheckpointInfo.LossScore)));
+        Assert.False(first.SaveIfBest(With(0.6, CheckpointInfo.LossScore)));
+
+        // The run is resumed with the monitor on: 1 - AUC of 0.9 is no worse than a loss of 0.4, only another measure.
+        var resumed = new CheckpointStore(folder.Path, keep: 3);
+        Assert.True(resumed.SaveIfBest(With(0.9, CheckpointInfo.HeldOutScore)));
+        Assert.Equal(0.9, BestOnDisk(out string? kind));
+        Assert.Equal(CheckpointInfo.HeldOutScore, kind);
+        Assert.False(resumed.SaveIfBest(With(0.95, CheckpointInfo.HeldOutScore)));
+        Assert.True(resumed.SaveIfBest(With(0.2, CheckpointInfo.HeldOutScore)));
+        Assert.False(new CheckpointStore(folder.Path, keep: 3).SaveIfBest(With(0.3, CheckpointInfo.HeldOutScore)));   // read back from disk
+    }
+
+    [Fact]
     public void Only_the_newest_checkpoints_are_kept_and_a_damaged_newest_one_falls_back()
     {
         using var folder = new TempFolder("ckpt-keep");
