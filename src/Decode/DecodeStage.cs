@@ -190,7 +190,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
 
     /// <summary>
     /// Hands a lane its next work item: the next of the run of items it owns, else the next run in the schedule
-    /// (<see cref="Runs"/>). A lane owns a whole run so that the run's short files can share one FFmpeg process
+    /// (<see cref="ScheduleRuns"/>). A lane owns a whole run so that the run's short files can share one FFmpeg process
     /// (<see cref="ShortFileBatch"/>); which lane takes which run is decided here, in the merge's fixed order, so two
     /// runs of the same schedule still see the same frames in the same order.
     /// </summary>

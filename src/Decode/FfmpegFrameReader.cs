@@ -300,7 +300,7 @@ public sealed class FfmpegFrameReader : IFileFrames
         }
     }
 
-    internal static string Invariant(double value) => value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
+    private static string Invariant(double value) => value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
 
     public void Dispose()
     {
