@@ -28,8 +28,13 @@ public sealed class FileSource : SourceKind
         return new SpecSources([new SpecSource(spec, FolderWalk.IdentityOf(spec))], []);
     }
 
+    /// <summary>
+    /// A file whose frame size changes part-way (joined MPEG-TS recordings do) keeps its filter graph: the scale
+    /// filter follows the new size itself. Rebuilding the graph, FFmpeg's default, would in a batch of short files
+    /// (<see cref="ShortFileBatch"/>) rebuild every file's chain and the concat behind them, and lose frames.
+    /// </summary>
     public override InputPlan Plan(VideoSource source, DecodeSettings settings, double rate) =>
-        new("file:" + LiteralPaths.For(source.Path), LocalFiles.InputOptions(source.Path) + (source.Realtime ? " -re" : ""));
+        new("file:" + LiteralPaths.For(source.Path), LocalFiles.InputOptions(source.Path) + " -reinit_filter 0" + (source.Realtime ? " -re" : ""));
 
     public override double Rate(VideoSource source, VideoInfo? info, DecodeSettings settings) =>
         info?.DecodeRate(settings.Fps) ?? settings.Fps ?? DecodeSettings.DefaultLiveRate;

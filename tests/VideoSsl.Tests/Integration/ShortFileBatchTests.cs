@@ -15,7 +15,7 @@ public sealed class ShortFileBatchTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    /// <summary>Short files unlike each other: rates 25, 12.5 and 30000/1001 frames/s, three sizes, VP8 and H.264, one with audio, one cut short.</summary>
+    /// <summary>Short files unlike each other: rates 25, 12.5 and 30000/1001 frames/s, three sizes, VP8 and H.264, one with audio, one cut short, one whose size changes part-way.</summary>
     private string[] UnlikeFiles()
     {
         string withAudio = _folder["ntsc-with-audio.mp4"];
@@ -28,7 +28,19 @@ public sealed class ShortFileBatchTests : IDisposable
             withAudio,
             Clips.Make(_folder["mandelbrot.mp4"], "mandelbrot", 1),
             Clips.TruncatedFaststart(_folder["half.mp4"], _folder["whole.mp4"]),   // decodes half its frames and exits 0
+            SizeChangesPartWay(),
         ];
+    }
+
+    /// <summary>Two MPEG-TS recordings of different frame sizes joined byte for byte, as recorders and cat make them.</summary>
+    private string SizeChangesPartWay()
+    {
+        string first = _folder["first.ts"], second = _folder["second.ts"], joined = _folder["size-changes.ts"];
+        Tool.Output("ffmpeg", "-v", "error", "-y", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts", first);
+        Tool.Output("ffmpeg", "-v", "error", "-y", "-nostdin", "-f", "lavfi", "-i", "mandelbrot=size=192x144:rate=25", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast",
+            "-output_ts_offset", "1", "-f", "mpegts", second);
+        File.WriteAllBytes(joined, [.. File.ReadAllBytes(first), .. File.ReadAllBytes(second)]);
+        return joined;
     }
 
     /// <param name="probed">The file the probe saw, when <paramref name="path"/> has changed since (it cannot be probed now).</param>
