@@ -29,10 +29,8 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
     private readonly long? _frameBudget;
     private readonly ILogger _log;
     private readonly FileLane?[] _lanes;
-    private readonly Queue<(FileLane Lane, int Process)>[] _ahead;   // per lane, lanes started before their turn, for its next work items in order
+    private readonly Queue<FileLane>[] _ahead;   // per lane, lanes started before their turn, for its next work items in order
     private readonly ScheduleRuns _runs;
-    private int _processesStarted;   // numbering the processes StartRun starts
-    private int _readingProcess = -1;   // the process of the lane being read
     private readonly List<LiveLane> _live = [];
     private readonly SemaphoreSlim _frameReady = new(0);
     private long _framesDelivered;
@@ -54,8 +52,8 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
         _frameBudget = frameBudget;
         _log = log;
         _lanes = new FileLane?[schedule.Count == 0 ? 0 : Math.Max(1, start.Lanes.Count)];
-        _ahead = _lanes.Select(_ => new Queue<(FileLane, int)>()).ToArray();
-        _runs = new ScheduleRuns(schedule, _lanes.Length, item => ShortFileBatch.Fits(item, Plan(item)));
+        _ahead = _lanes.Select(_ => new Queue<FileLane>()).ToArray();
+        _runs = new ScheduleRuns(schedule, _lanes.Length, ShortFileBatch.Fits);
     }
 
     /// <summary>The overlay fed with display frames from one lane, lane 0: the first file lane, else the first live source.</summary>
@@ -106,7 +104,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
         }
         finally
         {
-            foreach (var lane in _lanes.Concat(_ahead.SelectMany(a => a).Select(a => a.Lane)))
+            foreach (var lane in _lanes.Concat(_ahead.SelectMany(a => a)))
             {
                 lane?.Pending?.Release();
                 lane?.Reader.Dispose();
@@ -213,28 +211,21 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
         }
         var item = _schedule[next];
         var ahead = _ahead[lane];
-        if (ahead.TryPeek(out var ready) && !ReferenceEquals(ready.Lane.Item, item))
+        if (ahead.TryPeek(out var ready) && !ReferenceEquals(ready.Item, item))
         {
             DropAhead(ahead);   // started for other items: never the case, and never left running
         }
         if (ahead.Count == 0 && DisplayFor(lane) is null) StartRun(lane, next, runEnd, cancel);
-        if (ahead.TryDequeue(out var started))
-        {
-            _lanes[lane] = started.Lane;
-            _readingProcess = started.Process;
-        }
-        else
-        {
-            _lanes[lane] = FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, DisplayFor(lane), cancel);
-        }
+        _lanes[lane] = ahead.TryDequeue(out var started) ? started : FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, DisplayFor(lane), cancel);
         _lanes[lane]!.RunEnd = runEnd;
         Emit(new DecodeOutput(DecodeEventKind.SourceStarted, item, lane, null, null, cursor.Turn, cursor.NextWorkItem), cancel);
         // One process ahead at most: the next run starts when the present one is down to its last files (a batch's
         // FFmpeg takes a while to open its files, longer than reading one short clip). Only the next run in the
-        // schedule can be started ahead, so only with one lane, which is sure to take it.
+        // schedule can be started ahead, so only with one lane, which is sure to take it. The queue holds the rest
+        // of this lane's run, so the item after it is the next run's first exactly when nothing of that run is
+        // queued yet.
         int following = next + 1 + ahead.Count;
-        if (ReadsAhead && following == cursor.NextWorkItem && following < _schedule.Count
-            && ahead.Count <= ShortFileBatch.MaxFiles / 2 && ahead.All(a => a.Process == _readingProcess))
+        if (ReadsAhead && following == cursor.NextWorkItem && following < _schedule.Count && ahead.Count <= ShortFileBatch.MaxFiles / 2)
             StartRun(lane, following, _runs.EndOf(following), cancel);
     }
 
@@ -249,24 +240,23 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
     /// <summary>Starts the items [<paramref name="first"/>, <paramref name="end"/>) of a run for a lane: one batch for short files, else a process of its own.</summary>
     private void StartRun(int lane, int first, int end, CancellationToken cancel)
     {
-        int process = _processesStarted++;
         if (end - first < 2)
         {
             var item = _schedule[first];
-            _ahead[lane].Enqueue((FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, null, cancel), process));
+            _ahead[lane].Enqueue(FileLane.Fresh(item, lane, Plan(item), _settings.Size, _frameReady, null, cancel));
             return;
         }
         var batch = Enumerable.Range(first, end - first).Select(i => (_schedule[i], Plan(_schedule[i]))).ToList();
         foreach (var file in ShortFileBatch.Start(batch, lane, _settings.Size, () => _frameReady.Release(), cancel).Files)
-            _ahead[lane].Enqueue((FileLane.Batched(file, lane), process));
+            _ahead[lane].Enqueue(FileLane.Batched(file, lane));
     }
 
-    private static void DropAhead(Queue<(FileLane Lane, int Process)> ahead)
+    private static void DropAhead(Queue<FileLane> ahead)
     {
         while (ahead.TryDequeue(out var started))
         {
-            started.Lane.Pending?.Release();
-            started.Lane.Reader.Dispose();
+            started.Pending?.Release();
+            started.Reader.Dispose();
         }
     }
 
@@ -290,7 +280,7 @@ public sealed class DecodeStage : ProducingStage<DecodeOutput>, ILaneSet
             _lanes[lane.Index] = null;
         }
         foreach (var live in _live) live.Close();
-        foreach (var (lane, _) in _ahead.SelectMany(a => a)) lane.Reader.Stop();
+        foreach (var lane in _ahead.SelectMany(a => a)) lane.Reader.Stop();
     }
 
     private static DecodeOutcome Finish(FileLane lane)

@@ -137,7 +137,7 @@ public sealed class FfmpegFrameReader : IFileFrames
         try
         {
             process = Process.Start(start) ?? throw new IOException("ffmpeg did not start");
-            if (!_options.Live) Yield(process);
+            if (!_options.Live) FfmpegTools.Yield(process);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
         {
@@ -148,7 +148,7 @@ public sealed class FfmpegFrameReader : IFileFrames
         using (process)
         {
             var errors = new StderrTail(process);
-            using var stopping = _stop.Token.Register(() => Kill(process));
+            using var stopping = _stop.Token.Register(() => FfmpegTools.Kill(process));
             try
             {
                 // Frames are read straight into their buffers. A wide pipe lets FFmpeg run ahead by a few dozen
@@ -206,7 +206,7 @@ public sealed class FfmpegFrameReader : IFileFrames
                 _burst.Notify(_frames.Reader.Count, finished: true);
             }
             bool reachedEnd = !_stop.IsCancellationRequested && (_options.StopAt is null || produced < _options.StopAt);
-            if (!reachedEnd) Kill(process);   // stopped early: FFmpeg may be blocked writing the next frame
+            if (!reachedEnd) FfmpegTools.Kill(process);   // stopped early: FFmpeg may be blocked writing the next frame
             process.WaitForExit();
             bool stopped = _stop.IsCancellationRequested || (_options.StopAt is not null && produced >= _options.StopAt);
             string? error = null;
@@ -231,37 +231,6 @@ public sealed class FfmpegFrameReader : IFileFrames
             // A segment can only be cut at a key frame: force one at every cut point.
             $" -force_key_frames \"expr:gte(t,n_forced*{Invariant(_options.RecordSegmentSeconds)})\"" +
             $" -f segment -segment_time {Invariant(_options.RecordSegmentSeconds)} -segment_format mpegts -reset_timestamps 1 -strftime 1 \"{pattern}\"";
-    }
-
-    /// <summary>
-    /// A file's FFmpeg runs below normal priority (nice 10 on Linux): at equal priority it preempted the trainer's
-    /// threads in the middle of operations, and LibTorch's other threads then waited for the preempted one at the
-    /// end of each. Below normal, it decodes in the trainer's gaps and whenever the trainer waits for a batch (README,
-    /// *Speed*). Nothing is lost: a file's frames wait in the pipe.
-    /// Live sources keep normal priority, since a live frame that is not read in time is dropped.
-    /// </summary>
-    internal static void Yield(Process process)
-    {
-        try
-        {
-            process.PriorityClass = ProcessPriorityClass.BelowNormal;
-        }
-        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
-            // already exited, or not allowed: it decodes at normal priority
-        }
-    }
-
-    internal static void Kill(Process process)
-    {
-        try
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-        }
-        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
-            // already gone
-        }
     }
 
     /// <summary>

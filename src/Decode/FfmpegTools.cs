@@ -63,6 +63,38 @@ public static class FfmpegTools
         return start;
     }
 
+    /// <summary>
+    /// A file's FFmpeg runs below normal priority (nice 10 on Linux): at equal priority it preempted the trainer's
+    /// threads in the middle of operations, and LibTorch's other threads then waited for the preempted one at the
+    /// end of each. Below normal, it decodes in the trainer's gaps and whenever the trainer waits for a batch (README,
+    /// *Speed*). Nothing is lost: a file's frames wait in the pipe.
+    /// Live sources keep normal priority, since a live frame that is not read in time is dropped.
+    /// </summary>
+    public static void Yield(Process process)
+    {
+        try
+        {
+            process.PriorityClass = ProcessPriorityClass.BelowNormal;
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // already exited, or not allowed: it decodes at normal priority
+        }
+    }
+
+    /// <summary>Ends an FFmpeg (and its guard) at once, whether or not it still runs.</summary>
+    public static void Kill(Process process)
+    {
+        try
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // already gone
+        }
+    }
+
     private static bool Guarded => Platform.HasProcFileSystem && File.Exists(Shell);
 
     /// <summary>

@@ -73,7 +73,7 @@ public static partial class HeaderProbe
         start.RedirectStandardError = true;
         start.UseShellExecute = false;
         using var process = Process.Start(start) ?? throw new IOException("ffmpeg did not start");
-        using var stopping = cancel.Register(() => FfmpegFrameReader.Kill(process));
+        using var stopping = cancel.Register(() => FfmpegTools.Kill(process));
         // With no output named FFmpeg describes every input it could open, then exits with an error: that is expected.
         string dump = process.StandardError.ReadToEnd();
         process.WaitForExit();

@@ -37,7 +37,6 @@ public sealed class ShortFileBatch
     public static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(30);
 
     private readonly BatchedFile[] _files;
-    private readonly InputPlan[] _plans;
     private readonly int _lane;
     private readonly int _size;
     private readonly CancellationTokenSource _stop;
@@ -45,17 +44,15 @@ public sealed class ShortFileBatch
     private ShortFileBatch(IReadOnlyList<(DecodeWorkItem Item, InputPlan Plan)> files, int lane, int size, Action? signal, CancellationToken cancel)
     {
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        _files = files.Select(f => new BatchedFile(this, f.Item, lane, size, signal)).ToArray();
-        _plans = files.Select(f => f.Plan).ToArray();
+        _files = files.Select(f => new BatchedFile(this, f.Item, f.Plan, lane, size, signal)).ToArray();
         _lane = lane;
         _size = size;
         new Thread(Run) { IsBackground = true, Name = $"ffmpeg batch of {_files.Length} from {files[0].Item.Source.Name}" }.Start();
     }
 
     /// <summary>Whether a work item may share a process: a plain local file (not read in real time, not a playlist) of at most <see cref="MaxDuration"/>.</summary>
-    public static bool Fits(DecodeWorkItem item, InputPlan plan) =>
+    public static bool Fits(DecodeWorkItem item) =>
         item.Source.Kind == VideoSource.FileKind && !item.Source.Realtime && !LocalPlaylist.IsPlaylistName(item.Source.Path)
-        && plan.Input.StartsWith("file:", StringComparison.Ordinal)
         && item.Info is { } info && info.Duration > TimeSpan.Zero && info.Duration <= MaxDuration;
 
     /// <summary>Starts one process for <paramref name="files"/> (at most <see cref="MaxFiles"/>); each file's frames are read from its own reader in <see cref="Files"/>, in order.</summary>
@@ -86,7 +83,7 @@ public sealed class ShortFileBatch
         try
         {
             next = DecodeTogether();
-            for (; next < _files.Length && !_stop.IsCancellationRequested; next++) DecodeAlone(_files[next], _plans[next]);
+            for (; next < _files.Length && !_stop.IsCancellationRequested; next++) DecodeAlone(_files[next]);
         }
         catch (OperationCanceledException)
         {
@@ -112,9 +109,9 @@ public sealed class ShortFileBatch
         start.UseShellExecute = false;
         using var process = Process.Start(start) ?? throw new IOException("ffmpeg did not start");
         Interlocked.Increment(ref _processesStarted);
-        FfmpegFrameReader.Yield(process);
+        FfmpegTools.Yield(process);
         _ = new StderrTail(process);
-        using var stopping = _stop.Token.Register(() => FfmpegFrameReader.Kill(process));
+        using var stopping = _stop.Token.Register(() => FfmpegTools.Kill(process));
         int frameBytes = _size * _size * 3, current = 0;
         bool wellFormed = true, stopped = false;
         var marker = new byte[_size * 3];
@@ -151,7 +148,7 @@ public sealed class ShortFileBatch
             // the pipe broke because FFmpeg was stopped
         }
         stopped |= _stop.IsCancellationRequested;
-        if (stopped || !wellFormed) FfmpegFrameReader.Kill(process);
+        if (stopped || !wellFormed) FfmpegTools.Kill(process);
         process.WaitForExit();
         if (stopped || !wellFormed || process.ExitCode != 0) return current;
         while (current < _files.Length) _files[current++].End(null, stopped: false);
@@ -159,10 +156,10 @@ public sealed class ShortFileBatch
     }
 
     /// <summary>A file after its batch failed: its own process, from the frame the batch had got to.</summary>
-    private void DecodeAlone(BatchedFile file, InputPlan plan)
+    private void DecodeAlone(BatchedFile file)
     {
         Interlocked.Increment(ref _processesStarted);
-        using var reader = FfmpegFrameReader.Start(file.Item, _lane, _size, plan, new ReadOptions { SkipBefore = file.Delivered }, _stop.Token);
+        using var reader = FfmpegFrameReader.Start(file.Item, _lane, _size, file.Plan, new ReadOptions { SkipBefore = file.Delivered }, _stop.Token);
         while (reader.Frames.TryReadBlocking(out var frame, _stop.Token))
             if (!file.Queue(frame, _stop.Token)) return;
         var outcome = reader.Outcome.GetAwaiter().GetResult();
@@ -175,11 +172,12 @@ public sealed class ShortFileBatch
         var graph = new StringBuilder();
         for (int i = 0; i < _files.Length; i++)
         {
-            arguments.AddRange(_plans[i].Options.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            var plan = _files[i].Plan;
+            arguments.AddRange(plan.Options.Split(' ', StringSplitOptions.RemoveEmptyEntries));
             // One decoder works at a time and a short clip gives its frame threads little to share: unless the run
             // set --ffmpeg-threads, one thread each (measured: less CPU for the batch, the same frames).
-            if (!_plans[i].Options.Contains("-threads", StringComparison.Ordinal)) arguments.AddRange(["-threads", "1"]);
-            arguments.AddRange(["-i", _plans[i].Input]);
+            if (!plan.Options.Contains("-threads", StringComparison.Ordinal)) arguments.AddRange(["-threads", "1"]);
+            arguments.AddRange(["-i", plan.Input]);
             // The chain of a file of its own, then the row that names the file (pad fills rgb24 with the exact colour).
             graph.Append(CultureInfo.InvariantCulture,
                 $"[{i}:v:0]{FfmpegFrameReader.TrainingFrameFilters(_files[i].Item.Rate, _size)},setsar=1,pad={_size}:{_size + 1}:0:0:color=0x{i:x6}[v{i}];");
@@ -200,13 +198,14 @@ public sealed class ShortFileBatch
     }
 
     /// <summary>One file of a batch, read like a file with a process of its own.</summary>
-    private sealed class BatchedFile(ShortFileBatch batch, DecodeWorkItem item, int lane, int size, Action? signal) : IFileFrames
+    private sealed class BatchedFile(ShortFileBatch batch, DecodeWorkItem item, InputPlan plan, int lane, int size, Action? signal) : IFileFrames
     {
         private readonly Channel<VideoFrame> _frames = ChannelExtensions.CreateBackPressured<VideoFrame>(2 * FileLane.Burst);
         private readonly TaskCompletionSource<DecodeOutcome> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly BurstSignal _burst = new();
 
         public DecodeWorkItem Item => item;
+        public InputPlan Plan => plan;
         public ChannelReader<VideoFrame> Frames => _frames.Reader;
         public Task<DecodeOutcome> Outcome => _outcome.Task;
 
