@@ -129,15 +129,10 @@ public sealed class FfmpegFrameReader : IFileFrames
                 .WithCustomArgument(layout is null ? $"-vf {filters}" : $"-filter_complex {filters}")
                 .ForceFormat("rawvideo"))
             .Arguments + RecentInputOutput();
-        var start = FfmpegTools.StartInfo(arguments);
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.UseShellExecute = false;
-        Process process;
+        FfmpegFramePipe ffmpeg;
         try
         {
-            process = Process.Start(start) ?? throw new IOException("ffmpeg did not start");
-            if (!_options.Live) FfmpegTools.Yield(process);
+            ffmpeg = FfmpegFramePipe.Start(arguments, _options.Live, _stop.Token);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
         {
@@ -145,16 +140,12 @@ public sealed class FfmpegFrameReader : IFileFrames
             _options.Signal?.Invoke();
             return new DecodeOutcome(0, item.ExpectedFrames, $"ffmpeg could not be started ({e.Message})", false);
         }
-        using (process)
+        using (ffmpeg)
         {
-            var errors = new StderrTail(process);
-            using var stopping = _stop.Token.Register(() => FfmpegTools.Kill(process));
             try
             {
-                // Frames are read straight into their buffers. A wide pipe lets FFmpeg run ahead by a few dozen
-                // frames instead of two, so the reader is woken less often.
-                var pipe = process.StandardOutput.BaseStream;
-                Platform.WidenPipe(pipe, 1 << 20);
+                // Frames are read straight into their buffers.
+                var pipe = ffmpeg.Frames;
                 byte[] scratch = new byte[readBytes];
                 while (!_stop.IsCancellationRequested && (_options.StopAt is null || produced < _options.StopAt))
                 {
@@ -206,14 +197,9 @@ public sealed class FfmpegFrameReader : IFileFrames
                 _burst.Notify(_frames.Reader.Count, finished: true);
             }
             bool reachedEnd = !_stop.IsCancellationRequested && (_options.StopAt is null || produced < _options.StopAt);
-            if (!reachedEnd) FfmpegTools.Kill(process);   // stopped early: FFmpeg may be blocked writing the next frame
-            process.WaitForExit();
+            int exitCode = ffmpeg.Finish(kill: !reachedEnd);
             bool stopped = _stop.IsCancellationRequested || (_options.StopAt is not null && produced >= _options.StopAt);
-            string? error = null;
-            if (!stopped && process.ExitCode != 0)
-            {
-                error = MediaProbe.UsefulFfmpegError(errors.Text, input.Input);
-            }
+            string? error = !stopped && exitCode != 0 ? MediaProbe.UsefulFfmpegError(ffmpeg.Errors.Text, input.Input) : null;
             return new DecodeOutcome(delivered, item.ExpectedFrames, error, stopped);
         }
     }

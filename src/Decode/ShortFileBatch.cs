@@ -103,20 +103,12 @@ public sealed class ShortFileBatch
     /// <summary>Runs the batch's process; returns the first file it did not finish (all of them when it failed to start).</summary>
     private int DecodeTogether()
     {
-        var start = FfmpegTools.StartInfo(Arguments());
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.UseShellExecute = false;
-        using var process = Process.Start(start) ?? throw new IOException("ffmpeg did not start");
+        using var ffmpeg = FfmpegFramePipe.Start(Arguments(), live: false, _stop.Token);
         Interlocked.Increment(ref _processesStarted);
-        FfmpegTools.Yield(process);
-        _ = new StderrTail(process);
-        using var stopping = _stop.Token.Register(() => FfmpegTools.Kill(process));
         int frameBytes = _size * _size * 3, current = 0;
         bool wellFormed = true, stopped = false;
         var marker = new byte[_size * 3];
-        var pipe = process.StandardOutput.BaseStream;
-        Platform.WidenPipe(pipe, 1 << 20);
+        var pipe = ffmpeg.Frames;
         try
         {
             while (!_stop.IsCancellationRequested)
@@ -148,9 +140,8 @@ public sealed class ShortFileBatch
             // the pipe broke because FFmpeg was stopped
         }
         stopped |= _stop.IsCancellationRequested;
-        if (stopped || !wellFormed) FfmpegTools.Kill(process);
-        process.WaitForExit();
-        if (stopped || !wellFormed || process.ExitCode != 0) return current;
+        int exitCode = ffmpeg.Finish(kill: stopped || !wellFormed);
+        if (stopped || !wellFormed || exitCode != 0) return current;
         while (current < _files.Length) _files[current++].End(null, stopped: false);
         return current;
     }
