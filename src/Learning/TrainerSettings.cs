@@ -99,9 +99,19 @@ public sealed record AdaptSettings
     [JsonPropertyName("batchnorm")]
     public BatchNormMode BatchNorm { get; init; } = BatchNormMode.Adapted;
 
+    /// <summary>
+    /// How hard each step pulls the trained backbone weights back towards ImageNet's (L2-SP, applied decoupled like
+    /// AdamW's decay): every weight moves this many times the backbone's learning rate of its distance from its
+    /// ImageNet value, so it settles about 1/strength from it where Adam's steps and the pull balance. 0: off.
+    /// </summary>
+    [JsonPropertyName("imagenet-pull")]
+    public double ImageNetPull { get; init; }
+
     public IEnumerable<string> Problems(ModelSettings model)
     {
         int stages = model.Channels.Length;
+        if (!(ImageNetPull is >= 0 and <= 100_000)) yield return $"imagenet-pull must be from 0 to 100000 (got {ImageNetPull})";
+        if (ImageNetPull > 0 && model.Init != InitKind.ImageNet) yield return "imagenet-pull needs init imagenet (it pulls the weights back towards ImageNet's)";
         if (FreezeStages < 0 || FreezeStages > stages) yield return $"freeze-stages must be from 0 to {stages} (got {FreezeStages})";
         if (!(BackboneLrScale > 0) || BackboneLrScale > 10) yield return $"backbone-lr-scale must be above 0 and at most 10 (got {BackboneLrScale})";
     }

@@ -65,6 +65,7 @@ public sealed class TrainingSession : IDisposable
         Model = model.to(device);
         _optimizer = CreateOptimizer(Model, settings);
         _optimizerState = (TorchSharp.Modules.OptimizerHelper)_optimizer;
+        if (settings.Adapt.ImageNetPull > 0) _imageNetAnchors = ImageNetAnchors(Model, fresh: resume is null, device);
         LearningRate = settings.Optimizer.LearningRate;
         if (resume is not null)
         {
@@ -182,7 +183,11 @@ public sealed class TrainingSession : IDisposable
             Model.TrainMode(_settings.Adapt);   // which BatchNorm layers train decides what the fused buffer holds
             _optimizer.zero_grad();
             applied = AverageAcrossRanks(contributes: false, finite: true);
-            if (applied) _optimizer.step();
+            if (applied)
+            {
+                _optimizer.step();
+                PullTowardsImageNet();
+            }
         }
         if (applied) Step++;
         return new StepResult(Step, applied, 0, double.NaN, double.NaN, double.NaN, 0, 0, LearningRate, watch.Elapsed.TotalSeconds, FramesSeen, double.NaN,
@@ -220,6 +225,31 @@ public sealed class TrainingSession : IDisposable
         if (trained.Count > 0) groups.Add(new(trained, lr: lr * adapt.BackboneLrScale, weight_decay: decay));
         groups.Add(new(model.HeadParameters(), lr: lr, weight_decay: decay));
         return optim.AdamW(groups, lr, weight_decay: decay);
+    }
+
+    private readonly List<(Tensor Weight, Tensor ImageNet)>? _imageNetAnchors;
+
+    /// <summary>
+    /// Each trained backbone weight beside its ImageNet value on the device. A fresh run copies them from the model
+    /// before its first step; a resumed one reads them from the ONNX model again (the checkpoint holds adapted weights).
+    /// </summary>
+    private static List<(Tensor, Tensor)> ImageNetAnchors(ContrastiveModel model, bool fresh, Device device)
+    {
+        using var loaded = fresh ? null : Backbones.Backbone.Create(model.Settings);
+        if (loaded is not null) Backbones.ImageNetWeights.Load((Backbones.ResNetBackbone)loaded);
+        var start = (loaded ?? model.Backbone).named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using var noGrad = no_grad();
+        return model.Backbone.named_parameters().Where(p => p.parameter.requires_grad)
+            .Select(p => ((Tensor)p.parameter, start[p.name].detach().clone().to(device))).ToList();
+    }
+
+    /// <summary>L2-SP after the step: w += rate (w_ImageNet - w), rate the pull times the backbone group's learning rate (a cut rate pulls less too).</summary>
+    private void PullTowardsImageNet()
+    {
+        if (_imageNetAnchors is not { Count: > 0 } anchors) return;
+        double rate = Math.Min(1, _optimizer.ParamGroups.First().LearningRate * _settings.Adapt.ImageNetPull);
+        using var noGrad = no_grad();
+        foreach (var (weight, imageNet) in anchors) weight.lerp_(imageNet, rate);
     }
 
     /// <summary>
@@ -287,7 +317,11 @@ public sealed class TrainingSession : IDisposable
             var numbers = stack([output.Loss.detach(), output.PairAccuracy, spreadPerDimension, offDiagonal]).cpu().data<float>().ToArray();
             (loss, accuracy, spread, similarity) = (numbers[0], numbers[1], numbers[2], numbers[3]);
             applied = _world.IsDistributed ? AverageAcrossRanks(contributes: true, finite: float.IsFinite(loss)) : float.IsFinite(loss);
-            if (applied) _optimizer.step();
+            if (applied)
+            {
+                _optimizer.step();
+                PullTowardsImageNet();
+            }
         }
 
         if (applied) Step++;
@@ -382,6 +416,7 @@ public sealed class TrainingSession : IDisposable
 
     public void Dispose()
     {
+        foreach (var (_, imageNet) in _imageNetAnchors ?? []) imageNet.Dispose();
         _optimizer.Dispose();
         Model.Dispose();
     }

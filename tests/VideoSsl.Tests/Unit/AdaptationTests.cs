@@ -98,6 +98,61 @@ public class AdaptationTests
             Assert.Equal(frozen[f * half + k] / Math.Sqrt(2), both[f * 2 * half + half + k], 4);
     }
 
+    [Fact]
+    public void The_imagenet_pull_draws_trained_weights_back_to_imagenet_and_a_resumed_run_pulls_to_imagenet_not_to_its_checkpoint()
+    {
+        // lr 1e-2 x backbone share 0.5 x pull 200 = 1: each step ends on the ImageNet weights, the head trains on.
+        var pulled = Settings(new AdaptSettings { FreezeStages = 2, BackboneLrScale = 0.5, ImageNetPull = 200 });
+        using (var session = new TrainingSession(pulled, CPU, seed: 1))
+        {
+            var start = Weights(session.Model);
+            session.Train(RandomBatch(1));
+            session.Train(RandomBatch(2));
+            var after = Weights(session.Model);
+            foreach (var name in start.Keys.Where(n => n.StartsWith("backbone.layer4_") && n.EndsWith("weight")))
+                Assert.True(Same(start[name], after[name]), $"{name} was not pulled back to its ImageNet value");
+            Assert.False(Same(start["head.fc1.weight"], after["head.fc1.weight"]));
+        }
+
+        // Half the pull: a weight ends half way between where Adam took it and ImageNet's value.
+        var halfPull = Settings(new AdaptSettings { FreezeStages = 2, BackboneLrScale = 0.5, ImageNetPull = 100 });
+        var free = Settings(new AdaptSettings { FreezeStages = 2, BackboneLrScale = 0.5 });
+        // One after the other: the sessions share LibTorch's random stream, which each one seeds as it starts.
+        const string weight = "backbone.layer3_0.conv1.weight";
+        float[] imageNet, half, unpulled;
+        using (var a = new TrainingSession(halfPull, CPU, seed: 1))
+        {
+            imageNet = Floats(Weights(a.Model)[weight]);
+            a.Train(RandomBatch(1));
+            half = Floats(Weights(a.Model)[weight]);
+        }
+        using (var b = new TrainingSession(free, CPU, seed: 1))
+        {
+            b.Train(RandomBatch(1));
+            unpulled = Floats(Weights(b.Model)[weight]);
+        }
+        Assert.NotEqual(imageNet[0], unpulled[0]);
+        for (int i = 0; i < imageNet.Length; i += 97) Assert.Equal((imageNet[i] + unpulled[i]) / 2, half[i], 6);
+
+        // A run trained without the pull and resumed with it: the weights go back to ImageNet's, not to the checkpoint's.
+        using var folder = new TempFolder("pull-ckpt");
+        Checkpoint moved;
+        Dictionary<string, byte[]> imageNetWeights;
+        using (var session = new TrainingSession(free, CPU, seed: 3))
+        {
+            imageNetWeights = Weights(session.Model);
+            session.Train(RandomBatch(1));
+            moved = session.ToCheckpoint("{}", RandomBatch(1).State, 1.0, Size);
+        }
+        using (var checkpointed = TrainingSession.LoadForInference(moved, CPU))
+            Assert.False(Same(imageNetWeights["backbone.layer4_2.conv2.weight"], Weights(checkpointed)["backbone.layer4_2.conv2.weight"]));
+        using var resumed = new TrainingSession(pulled, CPU, seed: 3, resume: moved);
+        resumed.Train(RandomBatch(2));
+        Assert.True(Same(imageNetWeights["backbone.layer4_2.conv2.weight"], Weights(resumed.Model)["backbone.layer4_2.conv2.weight"]));
+    }
+
+    private static float[] Floats(byte[] bytes) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+
     [Theory]
     [InlineData("small", "imagenet", 96, "init imagenet needs the resnet18 backbone")]
     [InlineData("resnet18", "imagenet", 100, "multiple of 32")]
