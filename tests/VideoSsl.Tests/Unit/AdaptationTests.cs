@@ -135,7 +135,6 @@ public class AdaptationTests
         for (int i = 0; i < imageNet.Length; i += 97) Assert.Equal((imageNet[i] + unpulled[i]) / 2, half[i], 6);
 
         // A run trained without the pull and resumed with it: the weights go back to ImageNet's, not to the checkpoint's.
-        using var folder = new TempFolder("pull-ckpt");
         Checkpoint moved;
         Dictionary<string, byte[]> imageNetWeights;
         using (var session = new TrainingSession(free, CPU, seed: 3))
@@ -149,6 +148,17 @@ public class AdaptationTests
         using var resumed = new TrainingSession(pulled, CPU, seed: 3, resume: moved);
         resumed.Train(RandomBatch(2));
         Assert.True(Same(imageNetWeights["backbone.layer4_2.conv2.weight"], Weights(resumed.Model)["backbone.layer4_2.conv2.weight"]));
+    }
+
+    [Fact]
+    public void The_imagenet_pull_is_refused_without_imagenet_weights_to_pull_towards()
+    {
+        var config = new RunConfig().WithBackbone(BackboneKind.ResNet18);
+        config = config with { Trainer = config.Trainer with { Model = config.Trainer.Model with { Init = InitKind.Scratch }, Adapt = config.Trainer.Adapt with { ImageNetPull = 300 } } };
+        Assert.Contains("imagenet-pull needs init imagenet", Assert.Throws<UserError>(() => config.Validated()).Message);
+        var negative = new RunConfig().WithBackbone(BackboneKind.ResNet18);
+        negative = negative with { Trainer = negative.Trainer with { Adapt = negative.Trainer.Adapt with { ImageNetPull = -1 } } };
+        Assert.Contains("imagenet-pull must be from 0", Assert.Throws<UserError>(() => negative.Validated()).Message);
     }
 
     private static float[] Floats(byte[] bytes) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
