@@ -75,6 +75,17 @@ public sealed record Checkpoint(
         return this with { Info = Info with { Model = model } };
     }
 
+    /// <summary>
+    /// The weights averaged along the run (<see cref="OptimizerSettings.WeightAverage"/>), null when the run keeps no
+    /// average. Training resumes from <see cref="Model"/>; everything that embeds takes <see cref="EmbeddingWeights"/>.
+    /// An optional section: a build that predates it reads the file and embeds the last step's weights.
+    /// </summary>
+    public byte[]? AveragedModel { get; init; }
+
+    /// <summary>The weights that embed: the average when the run keeps one, else the last step's.</summary>
+    [JsonIgnore]
+    public byte[] EmbeddingWeights => AveragedModel ?? Model;
+
     /// <summary>Set on a checkpoint read from a file that could not be checked (format 1): what to warn about.</summary>
     [JsonIgnore]
     public string? IntegrityWarning { get; init; }
@@ -108,7 +119,7 @@ public sealed record Checkpoint(
                         ("model", Model),
                         ("optimizer", Optimizer),
                         ("random", RandomState),
-                    };
+                    }.Concat(AveragedModel is null ? [] : new[] { ("averaged", AveragedModel) }).ToArray();
                     writer.Write(sections.Length);
                     foreach (var (name, bytes) in sections)
                     {
@@ -166,6 +177,7 @@ public sealed record Checkpoint(
                 Section("optimizer"),
                 Section("random"))
             {
+                AveragedModel = sections.GetValueOrDefault("averaged"),
                 IntegrityWarning = format == UncheckedFormat
                     ? $"checkpoint '{path}': format {UncheckedFormat} carries no checksum, so damage to it cannot be detected; checkpoints written from now on are format {CurrentFormat}"
                     : null,

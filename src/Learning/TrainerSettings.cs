@@ -188,9 +188,19 @@ public sealed record OptimizerSettings
     [JsonPropertyName("scale-lr-with-ranks")]
     public bool ScaleLrWithRanks { get; init; }
 
+    /// <summary>
+    /// Decay per step of an exponential moving average of the weights (0: off). With it, what the run embeds, measures
+    /// and exports is the average (the last hundred steps or so at 0.99) instead of the last step's weights, which
+    /// wander from step to step; training itself goes on from the last step's. Early steps average over fewer
+    /// (decay min(D, (1 + n) / (10 + n)) after n steps), so the start does not weigh for long.
+    /// </summary>
+    [JsonPropertyName("weight-average")]
+    public double WeightAverage { get; init; }
+
     public IEnumerable<string> Problems()
     {
         if (!(LearningRate > 0) || LearningRate > 1) yield return $"lr must be above 0 and at most 1 (got {LearningRate})";
+        if (!(WeightAverage is >= 0 and < 1)) yield return $"weight-average must be at least 0 and below 1 (got {WeightAverage})";
         if (!(WeightDecay >= 0) || WeightDecay > 1) yield return $"weight-decay must be between 0 and 1 (got {WeightDecay})";
     }
 }

@@ -96,7 +96,7 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
                 if (!wantsMore && !World.IsDistributed) break;
                 if (wantsMore && Overlay is { Paused: true })
                 {
-                    Probe?.Update(_session.Model, _session.Device);
+                    Probe?.Update(_session.EmbeddingModel, _session.Device);
                     stop.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(30));
                     continue;
                 }
@@ -115,7 +115,7 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
                 }
                 if (batch is null && !World.IsDistributed) break;
                 TrainStep(batch);
-                Probe?.Update(_session.Model, _session.Device);
+                Probe?.Update(_session.EmbeddingModel, _session.Device);
             }
         }
         catch (Exception e)
@@ -138,7 +138,7 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
             var ready = Input.Reader.WaitToReadAsync(cancel).AsTask();
             if (!ready.Wait(TimeSpan.FromMilliseconds(30), cancel))
             {
-                Probe.Update(_session.Model, _session.Device);
+                Probe.Update(_session.EmbeddingModel, _session.Device);
                 continue;
             }
             if (!ready.Result) return false;
@@ -208,7 +208,7 @@ public sealed class TrainerStage : ConsumingStage<TrainingBatch>
     /// <summary>The monitor's numbers for this step, and best.ckpt when they are the best so far.</summary>
     private StepResult Measure(IQualityMonitor monitor, StepResult result)
     {
-        var scores = monitor.Measure(_session.Model, _session.Device);
+        var scores = monitor.Measure(_session.EmbeddingModel, _session.Device);
         _log.LogInformation("train: held-out at step {Step}: AUC {Auc:0.000}, tau {Tau:0.000}, mAP {Map:0.000} ({Seconds:0.0} s, {Share:0} % of the steps' time since the last)",
             _session.Step, scores.Auc, scores.Tau, scores.MeanAveragePrecision, scores.Seconds, 100 * scores.Seconds / Math.Max(1e-9, _stepSecondsSinceMeasure));
         _stepSecondsSinceMeasure = 0;

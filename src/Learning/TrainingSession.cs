@@ -84,8 +84,65 @@ public sealed class TrainingSession : IDisposable
             // The same weights everywhere, different random crops: each rank's random stream of its own.
             if (!_world.IsRoot) ComputeDevice.Seed(unchecked(seed + 1_000_003L * _world.Rank + Step));
         }
+        if (settings.Optimizer.WeightAverage > 0) _averaged = StartAverage(resume);
         _augmenter = new BatchAugmenter(settings.Augment);
         _objective = ContrastiveObjective.For(settings.Loss);
+    }
+
+    private readonly ContrastiveModel? _averaged;
+    private List<(Tensor Live, Tensor Average)>? _averagePairs;
+
+    /// <summary>
+    /// The model that embeds: the weights averaged along the run with <see cref="OptimizerSettings.WeightAverage"/>
+    /// (in evaluation mode, never trained), otherwise the trained model itself. The online monitor and the overlay measure it.
+    /// </summary>
+    public ContrastiveModel EmbeddingModel => _averaged ?? Model;
+
+    /// <summary>
+    /// A second copy of the model for the average: a fresh run starts it at the starting weights, a resumed one at the
+    /// checkpoint's average (or its weights, when it kept none). Under MPI rank 0's copy goes to every rank.
+    /// </summary>
+    private ContrastiveModel StartAverage(Checkpoint? resume)
+    {
+        byte[]? start = resume?.AveragedModel;
+        if (start is null)
+        {
+            var live = new MemoryStream();
+            Model.save(live);
+            start = live.ToArray();
+        }
+        if (_world.IsDistributed) start = _world.Broadcast(_world.IsRoot ? start : null);
+        // Making a model draws its initial weights from LibTorch's random stream: put the stream back, so that keeping
+        // an average changes no crop of the run.
+        using var random = torch.get_rng_state();
+        var averaged = new ContrastiveModel(_settings.Model, initialWeights: false);
+        torch.set_rng_state(random);
+        LoadWeights(averaged, start);
+        foreach (var p in averaged.parameters()) p.requires_grad = false;
+        var moved = averaged.to(Device);
+        moved.eval();
+        return moved;
+    }
+
+    /// <summary>
+    /// average += (1 - d) (weights - average) after every applied step, d = min(decay, (1 + n) / (10 + n)) for the
+    /// n-th step; buffers that are not floating point (BatchNorm's batch counters) are copied.
+    /// </summary>
+    private void UpdateAverage()
+    {
+        if (_averaged is null) return;
+        if (_averagePairs is null)
+        {
+            var average = _averaged.state_dict();
+            _averagePairs = Model.state_dict().Select(kv => (kv.Value, average[kv.Key])).ToList();
+        }
+        double decay = Math.Min(_settings.Optimizer.WeightAverage, (1.0 + Step) / (10.0 + Step));
+        using var noGrad = no_grad();
+        foreach (var (live, average) in _averagePairs)
+        {
+            if (live.is_floating_point()) average.lerp_(live, 1 - decay);
+            else average.copy_(live);
+        }
     }
 
     /// <summary>Rank 0's weights, buffers and optimizer state on every rank (Horovod's broadcast of parameters and optimizer state).</summary>
@@ -187,6 +244,7 @@ public sealed class TrainingSession : IDisposable
             {
                 _optimizer.step();
                 PullTowardsImageNet();
+                UpdateAverage();
             }
         }
         if (applied) Step++;
@@ -259,6 +317,7 @@ public sealed class TrainingSession : IDisposable
     public void RollBack(Checkpoint good)
     {
         LoadWeights(Model, good.Model);
+        if (_averaged is not null) LoadWeights(_averaged, good.AveragedModel ?? good.Model);
         LoadOptimizer(good);
         SetLearningRate(LearningRate);
         Step = good.Info.Step;
@@ -321,6 +380,7 @@ public sealed class TrainingSession : IDisposable
             {
                 _optimizer.step();
                 PullTowardsImageNet();
+                UpdateAverage();
             }
         }
 
@@ -334,18 +394,19 @@ public sealed class TrainingSession : IDisposable
             AllreduceSeconds: _world.IsDistributed ? _lastAllreduceSeconds : null);
     }
 
-    /// <summary>A hash of every weight and buffer (hex, 16 digits): equal on every rank of a job after every step.</summary>
+    /// <summary>A hash of every weight and buffer, the average's included (hex, 16 digits): equal on every rank of a job after every step.</summary>
     public string WeightsHash()
     {
         using var scope = NewDisposeScope();
         using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        foreach (var (_, value) in Model.state_dict())
+        foreach (var model in new[] { Model, _averaged }.OfType<ContrastiveModel>())
+        foreach (var (_, value) in model.state_dict())
             hash.AppendData(value.contiguous().cpu().bytes);
         return Convert.ToHexString(hash.GetHashAndReset(), 0, 8);
     }
 
     /// <summary>True when every weight and buffer is finite (a checkpoint with NaN weights is never written).</summary>
-    public bool WeightsAreFinite() => FirstNonFiniteWeight(Model) is null;
+    public bool WeightsAreFinite() => FirstNonFiniteWeight(Model) is null && (_averaged is null || FirstNonFiniteWeight(_averaged) is null);
 
     /// <summary>The name of the first weight or buffer holding NaN or an infinity, or null when all are finite.</summary>
     private static string? FirstNonFiniteWeight(ContrastiveModel model)
@@ -363,7 +424,9 @@ public sealed class TrainingSession : IDisposable
         using var random = torch.get_rng_state();
         var info = new CheckpointInfo(Checkpoint.CurrentFormat, Step, FramesSeen, lastLoss, DateTimeOffset.UtcNow, _settings.Model, frameSize, score,
             CheckpointInfo.KindOf(_settings.Model), score is null ? null : scoreKind);
-        return new Checkpoint(info, runConfigJson, sampler, model.ToArray(), optimizer.ToArray(), random.bytes.ToArray());
+        MemoryStream? averaged = null;
+        if (_averaged is not null) _averaged.save(averaged = new MemoryStream());
+        return new Checkpoint(info, runConfigJson, sampler, model.ToArray(), optimizer.ToArray(), random.bytes.ToArray()) { AveragedModel = averaged?.ToArray() };
     }
 
     /// <summary>A model with a checkpoint's weights, in evaluation mode, for embedding.</summary>
@@ -371,7 +434,7 @@ public sealed class TrainingSession : IDisposable
     {
         ComputeDevice.EnsureLibTorch();
         var model = new ContrastiveModel(checkpoint.Info.Model, initialWeights: false);
-        LoadWeights(model, checkpoint.Model);
+        LoadWeights(model, checkpoint.EmbeddingWeights);
         var moved = model.to(device);
         moved.eval();
         return moved;
@@ -386,16 +449,20 @@ public sealed class TrainingSession : IDisposable
         ComputeDevice.EnsureLibTorch();
         using var scope = NewDisposeScope();
         using var model = new ContrastiveModel(checkpoint.Info.Model, initialWeights: false);
-        try
+        foreach (var (weights, which) in new[] { (checkpoint.Model, ""), (checkpoint.AveragedModel, "averaged ") })
         {
-            LoadWeights(model, checkpoint.Model);
+            if (weights is null) continue;
+            try
+            {
+                LoadWeights(model, weights);
+            }
+            catch (UserError e)
+            {
+                throw new UserError($"checkpoint '{path}': {which}{e.Message}", e);
+            }
+            if (FirstNonFiniteWeight(model) is { } name)
+                throw new UserError($"checkpoint '{path}': {which}weight '{name}' holds values that are not finite (NaN or infinite)");
         }
-        catch (UserError e)
-        {
-            throw new UserError($"checkpoint '{path}': {e.Message}", e);
-        }
-        if (FirstNonFiniteWeight(model) is { } name)
-            throw new UserError($"checkpoint '{path}': weight '{name}' holds values that are not finite (NaN or infinite)");
     }
 
     private static void LoadWeights(ContrastiveModel model, byte[] weights)
@@ -418,6 +485,7 @@ public sealed class TrainingSession : IDisposable
     {
         foreach (var (_, imageNet) in _imageNetAnchors ?? []) imageNet.Dispose();
         _optimizer.Dispose();
+        _averaged?.Dispose();
         Model.Dispose();
     }
 }
