@@ -191,8 +191,10 @@ public sealed record OptimizerSettings
     /// <summary>
     /// Decay per step of an exponential moving average of the weights (0: off). With it, what the run embeds, measures
     /// and exports is the average (the last hundred steps or so at 0.99) instead of the last step's weights, which
-    /// wander from step to step; training itself goes on from the last step's. Early steps average over fewer
-    /// (decay min(D, (1 + n) / (10 + n)) after n steps), so the start does not weigh for long.
+    /// wander from step to step; training itself goes on from the last step's. Until 1/(1 - D) steps have passed it
+    /// is the plain mean of every step's weights so far (decay min(D, (1 + n) / (2 + n)) at the n-th step), so neither
+    /// the starting weights weigh for long nor does the window stay shorter than asked (TensorFlow's (1 + n) / (10 + n)
+    /// keeps it at about a tenth of the steps so far: 55 at step 500 whatever D, too short for runs of a few hundred).
     /// </summary>
     [JsonPropertyName("weight-average")]
     public double WeightAverage { get; init; }

@@ -125,8 +125,8 @@ public sealed class TrainingSession : IDisposable
     }
 
     /// <summary>
-    /// average += (1 - d) (weights - average) after every applied step, d = min(decay, (1 + n) / (10 + n)) for the
-    /// n-th step; buffers that are not floating point (BatchNorm's batch counters) are copied.
+    /// average += (1 - d) (weights - average) after every applied step, d = min(decay, (1 + n) / (2 + n)) for the
+    /// n-th step (0-based: until the window is full, the mean of every step's weights so far); buffers that are not floating point (BatchNorm's batch counters) are copied.
     /// </summary>
     private void UpdateAverage()
     {
@@ -136,7 +136,7 @@ public sealed class TrainingSession : IDisposable
             var average = _averaged.state_dict();
             _averagePairs = Model.state_dict().Select(kv => (kv.Value, average[kv.Key])).ToList();
         }
-        double decay = Math.Min(_settings.Optimizer.WeightAverage, (1.0 + Step) / (10.0 + Step));
+        double decay = Math.Min(_settings.Optimizer.WeightAverage, (1.0 + Step) / (2.0 + Step));
         using var noGrad = no_grad();
         foreach (var (live, average) in _averagePairs)
         {
