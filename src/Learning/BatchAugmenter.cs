@@ -89,8 +89,9 @@ public sealed class BatchAugmenter
         using var aspect = logAspect.exp();
         using var width = area.mul(aspect).sqrt_();     // share of the frame's width
         using var height = area.div(aspect).sqrt_();
-        using var centreX = Uniform(b, -1, 1, device).mul_(width.neg().add(1));
-        using var centreY = Uniform(b, -1, 1, device).mul_(height.neg().add(1));
+        using Scalar one = 1;
+        using var centreX = Uniform(b, -1, 1, device).mul_(width.neg().add(one));
+        using var centreY = Uniform(b, -1, 1, device).mul_(height.neg().add(one));
         using var flipDraw = rand(b, device: device);
         using var flip = where(flipDraw.lt(_settings.FlipProbability), -1.0f, 1.0f);
         using var zero = zeros(b, device: device);
@@ -139,8 +140,11 @@ public sealed class BatchAugmenter
 
     private static Tensor Uniform(long count, double low, double high, Device device)
     {
+        // Scalars held until the calls return: a double converted on the fly becomes a Scalar that nothing references
+        // during the native call, so the GC's finalizer may free it mid-call (seen once: "toFloat ... Expected false to be true").
+        using Scalar range = high - low, offset = low;
         var draw = rand(count, device: device);
-        return draw.mul_(high - low).add_(low);
+        return draw.mul_(range).add_(offset);
     }
 
     private sealed record Views(Tensor Theta, Tensor? ColourMatrix, Tensor? OffsetScale) : IDisposable
