@@ -90,7 +90,7 @@ public sealed class TrainingSession : IDisposable
     }
 
     private readonly ContrastiveModel? _averaged;
-    private List<(Tensor Live, Tensor Average)>? _averagePairs;
+    private List<(Tensor Live, Tensor Average, bool Floating)>? _averagePairs;
 
     /// <summary>
     /// The model that embeds: the weights averaged along the run with <see cref="OptimizerSettings.WeightAverage"/>
@@ -104,13 +104,7 @@ public sealed class TrainingSession : IDisposable
     /// </summary>
     private ContrastiveModel StartAverage(Checkpoint? resume)
     {
-        byte[]? start = resume?.AveragedModel;
-        if (start is null)
-        {
-            var live = new MemoryStream();
-            Model.save(live);
-            start = live.ToArray();
-        }
+        byte[] start = resume?.AveragedModel ?? WeightBytes(Model);
         if (_world.IsDistributed) start = _world.Broadcast(_world.IsRoot ? start : null);
         // Making a model draws its initial weights from LibTorch's random stream: put the stream back, so that keeping
         // an average changes no crop of the run.
@@ -134,13 +128,13 @@ public sealed class TrainingSession : IDisposable
         if (_averagePairs is null)
         {
             var average = _averaged.state_dict();
-            _averagePairs = Model.state_dict().Select(kv => (kv.Value, average[kv.Key])).ToList();
+            _averagePairs = Model.state_dict().Select(kv => (kv.Value, average[kv.Key], kv.Value.is_floating_point())).ToList();
         }
         double decay = Math.Min(_settings.Optimizer.WeightAverage, (1.0 + Step) / (2.0 + Step));
         using var noGrad = no_grad();
-        foreach (var (live, average) in _averagePairs)
+        foreach (var (live, average, floating) in _averagePairs)
         {
-            if (live.is_floating_point()) average.lerp_(live, 1 - decay);
+            if (floating) average.lerp_(live, 1 - decay);
             else average.copy_(live);
         }
     }
@@ -148,16 +142,8 @@ public sealed class TrainingSession : IDisposable
     /// <summary>Rank 0's weights, buffers and optimizer state on every rank (Horovod's broadcast of parameters and optimizer state).</summary>
     private void StartFromRootsState()
     {
-        var weights = new MemoryStream();
-        var optimizer = new MemoryStream();
-        if (_world.IsRoot)
-        {
-            Model.save(weights);
-            using var writer = new BinaryWriter(optimizer, System.Text.Encoding.UTF8, leaveOpen: true);
-            _optimizerState.save_state_dict(writer);
-        }
-        byte[] rootWeights = _world.Broadcast(_world.IsRoot ? weights.ToArray() : null);
-        byte[] rootOptimizer = _world.Broadcast(_world.IsRoot ? optimizer.ToArray() : null);
+        byte[] rootWeights = _world.Broadcast(_world.IsRoot ? WeightBytes(Model) : null);
+        byte[] rootOptimizer = _world.Broadcast(_world.IsRoot ? OptimizerBytes() : null);
         if (_world.IsRoot) return;
         LoadWeights(Model, rootWeights);
         using var reader = new BinaryReader(new MemoryStream(rootOptimizer));
@@ -417,16 +403,13 @@ public sealed class TrainingSession : IDisposable
 
     public Checkpoint ToCheckpoint(string runConfigJson, SamplerState? sampler, double? lastLoss, int frameSize, double? score = null, string scoreKind = CheckpointInfo.LossScore)
     {
-        var model = new MemoryStream();
-        Model.save(model);
-        var optimizer = new MemoryStream();
-        using (var writer = new BinaryWriter(optimizer, System.Text.Encoding.UTF8, leaveOpen: true)) _optimizerState.save_state_dict(writer);
         using var random = torch.get_rng_state();
         var info = new CheckpointInfo(Checkpoint.CurrentFormat, Step, FramesSeen, lastLoss, DateTimeOffset.UtcNow, _settings.Model, frameSize, score,
             CheckpointInfo.KindOf(_settings.Model), score is null ? null : scoreKind);
-        MemoryStream? averaged = null;
-        if (_averaged is not null) _averaged.save(averaged = new MemoryStream());
-        return new Checkpoint(info, runConfigJson, sampler, model.ToArray(), optimizer.ToArray(), random.bytes.ToArray()) { AveragedModel = averaged?.ToArray() };
+        return new Checkpoint(info, runConfigJson, sampler, WeightBytes(Model), OptimizerBytes(), random.bytes.ToArray())
+        {
+            AveragedModel = _averaged is null ? null : WeightBytes(_averaged),
+        };
     }
 
     /// <summary>A model with a checkpoint's weights, in evaluation mode, for embedding.</summary>
@@ -463,6 +446,21 @@ public sealed class TrainingSession : IDisposable
             if (FirstNonFiniteWeight(model) is { } name)
                 throw new UserError($"checkpoint '{path}': {which}weight '{name}' holds values that are not finite (NaN or infinite)");
         }
+    }
+
+    /// <summary>A model's weights and buffers as a checkpoint stores them (TorchSharp's format).</summary>
+    private static byte[] WeightBytes(ContrastiveModel model)
+    {
+        var bytes = new MemoryStream();
+        model.save(bytes);
+        return bytes.ToArray();
+    }
+
+    private byte[] OptimizerBytes()
+    {
+        var bytes = new MemoryStream();
+        using (var writer = new BinaryWriter(bytes, System.Text.Encoding.UTF8, leaveOpen: true)) _optimizerState.save_state_dict(writer);
+        return bytes.ToArray();
     }
 
     private static void LoadWeights(ContrastiveModel model, byte[] weights)
