@@ -262,6 +262,8 @@ public sealed class BenchRun(ILoggerFactory logs)
         {
             Loss = settings.Loss with { Kind = LossKind.InfoNce },
             Augment = settings.Augment with { CropMinScale = 0.7, ColorJitter = 0.2 },
+            // The PyTorch twins keep no weight average: timing one would time a step they do not take.
+            Optimizer = settings.Optimizer with { WeightAverage = 0 },
         };
 
     /// <summary>The machine's float32 matrix-multiply rate through LibTorch: the ceiling a training step can approach.</summary>
@@ -350,11 +352,12 @@ public sealed class BenchRun(ILoggerFactory logs)
         RunTool(python, [script, "--clip", clip, .. common]);
         double twinSeconds = twin.Elapsed.TotalSeconds;
         _log.LogInformation("bench: the same with VideoSsl, as a process");
-        // The twin's loss and augmentation, from the settings the other sections use, not the command line's defaults.
+        // The twin's encoder (the small one), loss and augmentation, from the settings the other sections use, not the
+        // command line's defaults (since resnet18 became train's default, a run without --backbone would time another model).
         var twinsTrainer = TwinsTrainer(new TrainerSettings());
         var ours = Stopwatch.StartNew();
         RunTool("dotnet", [Path.Combine(AppContext.BaseDirectory, "videossl.dll"), "train", "--source", clip, "--out", Path.Combine(folder, "twin-run"),
-            "--overwrite", "--device", Choice<DeviceChoice>.Name(options.Device), "--max-steps", $"{steps}", "--size", $"{options.Size}", "--batch", $"{options.Batch}",
+            "--overwrite", "--device", Choice<DeviceChoice>.Name(options.Device), "--backbone", "small", "--max-steps", $"{steps}", "--size", $"{options.Size}", "--batch", $"{options.Batch}",
             "--pos-window", "0.1", "--neg-gap", "0.5", "--samples-per-frame", "1", "--min-anchors", $"{options.Batch}", "--checkpoint-every", $"{steps * 10}",
             "--loss", Choice<LossKind>.Name(twinsTrainer.Loss.Kind), "--crop-min-scale", twinsTrainer.Augment.CropMinScale.ToString(CultureInfo.InvariantCulture),
             "--color-jitter", twinsTrainer.Augment.ColorJitter.ToString(CultureInfo.InvariantCulture)]);

@@ -26,6 +26,13 @@ public class ConfigurationTests
         Assert.Equal(Learning.Backbones.InitKind.ImageNet, config.Trainer.Model.Init);
         Assert.Equal(128, config.Decode.Size);
         Assert.Equal(2, config.Trainer.Adapt.FreezeStages);
+        Assert.Equal(0.99, config.Trainer.Optimizer.WeightAverage);
+        // The weight average comes with the backbone: the small encoder keeps its last step's weights, and going
+        // back to resnet18 brings the average back without touching the rest of the optimizer's settings.
+        var small = config with { Trainer = config.Trainer with { Optimizer = config.Trainer.Optimizer with { LearningRate = 0.01 } } };
+        small = small.WithBackbone(Learning.Backbones.BackboneKind.Small);
+        Assert.Equal(0, small.Trainer.Optimizer.WeightAverage);
+        Assert.Equal(new OptimizerSettings { LearningRate = 0.01, WeightAverage = 0.99 }, small.WithBackbone(Learning.Backbones.BackboneKind.ResNet18).Trainer.Optimizer);
 
         // Only the embedding size named: the backbone, its frame size and its adaptation stay the defaults.
         var partial = RunConfig.FromJson("""{"sources": ["a.mp4"], "out": "run", "trainer": {"model": {"embedding-dim": 64}}}""", "partial.json");
@@ -33,6 +40,7 @@ public class ConfigurationTests
         Assert.Equal(config.Trainer.Model with { EmbeddingDim = 64 }, partial.Trainer.Model with { PooledStages = config.Trainer.Model.PooledStages });
         Assert.Equal([2, 3, 4], partial.Trainer.Model.PooledStages!);
         Assert.Equal(config.Trainer.Adapt, partial.Trainer.Adapt);
+        Assert.Equal(0.99, partial.Trainer.Optimizer.WeightAverage);
         Assert.Equal(128, partial.Decode.Size);
     }
 
