@@ -79,11 +79,16 @@ public static class ContrastiveLoss
 
     /// <summary>
     /// Row-major b x (K b) target weights of <see cref="GradedInfoNce"/>: exp(-|dt| / timeScale) between anchor i and
-    /// positive k of anchor j when both come from one source, plus <paramref name="videoWeight"/> whatever the gap, else 0.
-    /// Every anchor's own positives lie within pos-window, so each row and column has weight.
+    /// positive k of anchor j when both come from one source (or (1 + |dt| / timeScale)^-power with the power falloff),
+    /// plus <paramref name="videoWeight"/> whatever the gap, else 0. Every anchor's own positives lie within pos-window,
+    /// so each row and column has weight.
     /// </summary>
-    public static float[] GradedTargets(IReadOnlyList<int> sources, IReadOnlyList<double> anchorTimes, IReadOnlyList<double> positiveTimes, int positives, double timeScale, double videoWeight = 0)
+    public static float[] GradedTargets(IReadOnlyList<int> sources, IReadOnlyList<double> anchorTimes, IReadOnlyList<double> positiveTimes, int positives, double timeScale, double videoWeight = 0,
+        TimeFalloff falloff = TimeFalloff.Exponential, double power = 1)
     {
+        Func<double, double> weight = falloff == TimeFalloff.Power
+            ? gap => Math.Pow(1 + gap / timeScale, -power)
+            : gap => Math.Exp(-gap / timeScale);
         int n = sources.Count;
         var targets = new float[n * positives * n];
         for (int i = 0; i < n; i++)
@@ -92,7 +97,7 @@ public static class ContrastiveLoss
                 {
                     if (sources[j] != sources[i]) continue;
                     double gap = Math.Abs(anchorTimes[i] - positiveTimes[k * n + j]);
-                    targets[i * positives * n + k * n + j] = (float)(Math.Exp(-gap / timeScale) + videoWeight);
+                    targets[i * positives * n + k * n + j] = (float)(weight(gap) + videoWeight);
                 }
         return targets;
     }

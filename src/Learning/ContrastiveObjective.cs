@@ -45,7 +45,7 @@ public sealed class GradedObjective(LossSettings settings) : ContrastiveObjectiv
     {
         int n = batch.Count, k = batch.Positives;
         float[] targets = ContrastiveLoss.GradedTargets(batch.SourceIds.AsSpan(0, n).ToArray(), batch.AnchorPts.AsSpan(0, n).ToArray(),
-            PositiveTimes(batch), k, Settings.TimeScale, Settings.VideoWeight);
+            PositiveTimes(batch), k, Settings.TimeScale, Settings.VideoWeight, Settings.Falloff, Settings.FalloffPower);
         var output = ContrastiveLoss.GradedInfoNce(Anchors(embedded, batch), Positives(embedded, batch), tensor(targets, [n, k * n], device: device), Settings.Temperature);
         return new ObjectiveOutput(output.Loss, output.PairAccuracy, ContrastiveLoss.GradedFloor(targets, n, k * n), (Math.Log(k * n) + Math.Log(n)) / 2);
     }

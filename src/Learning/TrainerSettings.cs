@@ -139,6 +139,17 @@ public enum LossKind
     Triplet,
 }
 
+/// <summary>How the graded loss's target weight falls with the time gap within a source (<see cref="LossSettings.Falloff"/>).</summary>
+[JsonConverter(typeof(ChoiceConverter<TimeFalloff>))]
+public enum TimeFalloff
+{
+    /// <summary>exp(-gap / time-scale): by a factor e every time-scale seconds, so every pair a few time-scales apart gets about nothing.</summary>
+    Exponential,
+
+    /// <summary>(1 + gap / time-scale)^-power: heavy-tailed, so pairs minutes apart still rank below pairs seconds apart.</summary>
+    Power,
+}
+
 /// <summary>The training objective.</summary>
 public sealed record LossSettings
 {
@@ -158,6 +169,17 @@ public sealed record LossSettings
     /// </summary>
     public double VideoWeight { get; init; }
 
+    /// <summary>
+    /// The shape of the graded targets' fall with the time gap. With the exponential one the best similarity falls by
+    /// temperature / time-scale a second and levels off a few time-scales out, so frames half a minute apart and frames
+    /// five minutes apart are pushed to the same similarity; with the power law it falls by temperature times power
+    /// times ln(1 + gap / time-scale), still ordering long gaps.
+    /// </summary>
+    public TimeFalloff Falloff { get; init; } = TimeFalloff.Exponential;
+
+    /// <summary>Exponent of the <see cref="TimeFalloff.Power"/> falloff.</summary>
+    public double FalloffPower { get; init; } = 1;
+
     /// <summary>Margin of the triplet loss, in squared distance between unit vectors (0 to 4).</summary>
     public double Margin { get; init; } = 0.2;
 
@@ -172,6 +194,7 @@ public sealed record LossSettings
         if (!(OrderWeight is >= 0 and <= 10)) yield return $"order-weight must be from 0 to 10 (got {OrderWeight})";
         if (!(TimeScale > 0) || TimeScale > 3600) yield return $"time-scale must be above 0 and at most 3600 seconds (got {TimeScale})";
         if (!(VideoWeight is >= 0 and <= 1)) yield return $"video-weight must be from 0 to 1 (got {VideoWeight})";
+        if (!(FalloffPower > 0) || FalloffPower > 10) yield return $"falloff-power must be above 0 and at most 10 (got {FalloffPower})";
         if (!(Temperature > 0) || Temperature > 10) yield return $"temperature must be above 0 and at most 10 (got {Temperature})";
         if (!(Margin > 0) || Margin > 4) yield return $"margin must be above 0 and at most 4 (got {Margin})";
     }

@@ -142,6 +142,24 @@ public class ContrastiveLossTests
     }
 
     [Fact]
+    public void Power_falloff_targets_follow_the_power_law_and_keep_long_gaps_apart_where_the_exponential_ones_vanish()
+    {
+        // Anchor at 0 s; positives of the same source 0.2 s, 30 s and 300 s later, and one of another source.
+        int[] sources = [0, 0, 0, 1];
+        double[] anchors = [0, 30, 300, 0], positives = [0.2, 30.2, 300.2, 0.2];
+        float[] power = ContrastiveLoss.GradedTargets(sources, anchors, positives, positives: 1, timeScale: 3, falloff: TimeFalloff.Power, power: 1.5);
+        Assert.Equal(Math.Pow(1 + 0.2 / 3, -1.5), power[0], 5);
+        Assert.Equal(Math.Pow(1 + 30.2 / 3, -1.5), power[1], 5);
+        Assert.Equal(Math.Pow(1 + 300.2 / 3, -1.5), power[2], 5);
+        Assert.Equal(0f, power[3]);
+        // The ratio between 30 s and 300 s, which the loss turns into a similarity difference, stays large with the
+        // power law (about 31x) and is lost with the exponential (both next to nothing beside the near pair).
+        Assert.True(power[1] / power[2] > 20, $"30 s {power[1]} vs 300 s {power[2]}");
+        float[] exponential = ContrastiveLoss.GradedTargets(sources, anchors, positives, positives: 1, timeScale: 3);
+        Assert.True(exponential[1] < 1e-4f && exponential[2] < 1e-30f, $"exponential: {string.Join(", ", exponential)}");
+    }
+
+    [Fact]
     public void Graded_InfoNce_with_one_target_a_row_is_InfoNce_and_otherwise_matches_the_value_worked_out_by_hand()
     {
         using var mask = zeros(2, 2, dtype: ScalarType.Bool);
