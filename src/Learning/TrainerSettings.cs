@@ -159,7 +159,7 @@ public sealed record LossSettings
 
     // 3 s, chosen with four seeds per setting on the held-out clips (README, Does it learn?): against 5 s it kept
     // Kendall tau above raw pixels with every seed, for half a point of balanced AUC.
-    /// <summary>Seconds over which the graded loss's target share falls by a factor e (the <c>graded</c> loss only).</summary>
+    /// <summary>Seconds over which the graded loss's target share falls by a factor e, or halves with the power falloff at power 1 (the <c>graded</c> loss only).</summary>
     public double TimeScale { get; init; } = 3;
 
     /// <summary>
