@@ -83,7 +83,7 @@ public static class DemoCommand
             {
                 bool replace = parse.GetValue(overwrite) || outDir is null;
                 var summary = ProgressDisplay.Run(cli.Console, log, "demo",
-                    observer => new TrainingGraph(logging) { MonitorFactory = (c, token) => HeldOutMonitor.For(c, logging, token) }.Run(config, null, replace, observer, cli.Termination.Token, view));
+                    observer => new TrainingGraph(logging) { MonitorFactory = (c, tails, token) => HeldOutMonitor.For(c, tails, logging, token) }.Run(config, null, replace, observer, cli.Termination.Token, view));
                 view.Complete();
                 Cli.Print(string.Create(CultureInfo.InvariantCulture,
                     $"Trained {summary.Steps} steps in {summary.Seconds:0.0} s; stopped because {summary.StopReason}. Run folder: {summary.RunDirectory}"));

@@ -60,7 +60,7 @@ public static class TrainCommand
 
             config = DisplaySizing.Resolve(config);
             var world = cli.World;
-            var graph = new TrainingGraph(logging) { MonitorFactory = (c, token) => HeldOutMonitor.For(c, logging, token) };
+            var graph = new TrainingGraph(logging) { MonitorFactory = (c, tails, token) => HeldOutMonitor.For(c, tails, logging, token) };
             // Under MPI rank 0 alone shows (or records) the overlay and reports; the other ranks only train.
             using var view = world.IsRoot ? OverlayView.Open(config.View, $"VideoSsl: {config.Out}", Path.Combine(config.Out, "screenshots"), logging.CreateLogger("view")) : null;
             var summary = world.IsRoot

@@ -24,7 +24,7 @@ public sealed class HeldOutMonitor : IQualityMonitor
     private readonly int _size;
     private readonly double _posWindow, _negGap;
 
-    private HeldOutMonitor(int every, int size, double posWindow, double negGap, PreparedSources prepared, double fps, ILoggerFactory logs, CancellationToken cancel)
+    private HeldOutMonitor(string option, int every, int size, double posWindow, double negGap, PreparedSources prepared, double fps, ILoggerFactory logs, CancellationToken cancel)
     {
         Every = every;
         (_size, _posWindow, _negGap) = (size, posWindow, negGap);
@@ -33,25 +33,30 @@ public sealed class HeldOutMonitor : IQualityMonitor
         {
             bytes += (long)count * size * size * 3;
             if (bytes > MaxBytes)
-                throw new UserError($"eval-source: more than {MaxBytes >> 20} MB of frames at {size} px and {fps} frames/s; name fewer or shorter clips, or lower --eval-fps");
+                throw new UserError($"{option}: more than {MaxBytes >> 20} MB of frames at {size} px and {fps} frames/s; name fewer or shorter clips, or lower --eval-fps");
             _batches.Add(pixels.AsSpan(0, count * size * size * 3).ToArray());
             _counts.Add(count);
         }, cancel);
         double longest = Enumerable.Range(0, _frames.Names.Count).Select(SecondsSpanned).DefaultIfEmpty(0).Max();
         if (longest < negGap)
-            throw new UserError($"eval-source: the longest clip spans {longest:0.##} s at {fps} frames/s, less than neg-gap ({negGap} s): there are no far pairs to measure");
+            throw new UserError($"{option}: the longest clip spans {longest:0.##} s at {fps} frames/s, less than neg-gap ({negGap} s): there are no far pairs to measure");
     }
 
-    /// <summary>The monitor a run's settings ask for, with its clips decoded, or null when none are named.</summary>
-    public static HeldOutMonitor? For(RunConfig config, ILoggerFactory logs, CancellationToken cancel)
+    /// <summary>
+    /// The monitor a run's settings ask for, with its clips decoded, or null when it asks for none: the
+    /// <paramref name="tails"/> of the training files when given (<see cref="MonitorSettings.HoldoutTail"/>), else the
+    /// clips of <c>--eval-source</c>.
+    /// </summary>
+    public static HeldOutMonitor? For(RunConfig config, PreparedSources? tails, ILoggerFactory logs, CancellationToken cancel)
     {
-        if (config.Monitor.Sources.Count == 0) return null;
+        if (!config.Monitor.On) return null;
         var log = logs.CreateLogger("monitor");
-        var prepared = SourcePreparation.Prepare(config.Monitor.Sources, realtime: false, log, cancel);
+        var prepared = tails ?? SourcePreparation.Prepare(config.Monitor.Sources, realtime: false, log, cancel);
         if (prepared.Live.Count > 0) throw new UserError($"eval-source '{prepared.Live[0].Path}': the monitor reads video files");
         if (prepared.Files.Count == 0) throw new UserError("eval-source: none of the named clips could be read");
-        var monitor = new HeldOutMonitor(config.Monitor.Every, config.Decode.Size, config.Sampler.PosWindow, config.Sampler.NegGap, prepared, config.Monitor.Fps, logs, cancel);
-        log.LogInformation("monitor: {Frames} frames of {Videos} held-out clip(s), measured every {Every} steps", monitor._frames.Videos.Length, prepared.Files.Count, monitor.Every);
+        var monitor = new HeldOutMonitor(tails is null ? "eval-source" : "holdout-tail", config.Monitor.Every, config.Decode.Size, config.Sampler.PosWindow, config.Sampler.NegGap, prepared, config.Monitor.Fps, logs, cancel);
+        log.LogInformation("monitor: {Frames} frames of {Videos} held-out {What}, measured every {Every} steps", monitor._frames.Videos.Length, prepared.Files.Count,
+            tails is null ? "clip(s)" : $"tail(s) ({config.Monitor.HoldoutTail:0.##} of each training file)", monitor.Every);
         return monitor;
     }
 

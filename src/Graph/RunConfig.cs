@@ -45,11 +45,23 @@ public sealed record MonitorSettings
     /// <summary>Frames per second taken from each clip (eval's default).</summary>
     public double Fps { get; init; } = 5;
 
+    /// <summary>
+    /// Share of each training file, at its end, kept out of training and measured by the monitor instead of
+    /// <see cref="Sources"/> (0: off): held-out frames of the training footage itself, later than any it trains on.
+    /// </summary>
+    public double HoldoutTail { get; init; }
+
+    /// <summary>Whether the monitor runs: on named clips or on the training files' tails.</summary>
+    [JsonIgnore]
+    public bool On => Sources.Count > 0 || HoldoutTail > 0;
+
     public IEnumerable<string> Problems(double posWindow)
     {
         if (Every < 1) yield return $"eval-every must be at least 1 step (got {Every})";
+        if (!(HoldoutTail is >= 0 and <= 0.5)) yield return $"holdout-tail must be from 0 to 0.5 (a share of each file; got {HoldoutTail})";
+        else if (HoldoutTail > 0 && Sources.Count > 0) yield return "holdout-tail and eval-source both name what the monitor measures; give one";
         if (!(Fps > 0) || Fps > 60) yield return $"eval-fps must be above 0 and at most 60 (got {Fps})";
-        else if (Sources.Count > 0 && posWindow < 1 / Fps)
+        else if (On && posWindow < 1 / Fps)
             yield return $"at --eval-fps {Fps} frames lie {1 / Fps:0.###} s apart, more than pos-window {posWindow} s: no near pairs to measure";
     }
 }

@@ -83,7 +83,7 @@ public sealed record RunPlan(
         try { before = RunConfig.FromJson(resume.RunConfigJson, "checkpoint"); }
         catch (UserError) { return null; }
         bool same = before.Sources.SequenceEqual(config.Sources) && before.Decode == config.Decode && before.Sampler == config.Sampler
-            && before.Limits.Epochs == config.Limits.Epochs && before.Seed == config.Seed
+            && before.Limits.Epochs == config.Limits.Epochs && before.Seed == config.Seed && before.Monitor.HoldoutTail == config.Monitor.HoldoutTail
             && state.Decode.Lanes.Count == lanes && state.Rings.All(r => r.WorkItem < schedule.Count);
         if (!same)
         {

@@ -22,6 +22,25 @@ public sealed record PreparedSources(
         var live = DecodeSchedule.Live(Live.Select(s => (s, (VideoInfo?)null)), files.Count, settings);
         return (files, live);
     }
+
+    /// <summary>
+    /// The sources with the last <paramref name="fraction"/> of every file cut off (<see cref="ClipWindow"/>), and
+    /// those tails as sources of their own: training reads the first, the online monitor measures the second, so a
+    /// run has held-out frames of its own footage with no clips from the user. Live sources stay with the first.
+    /// </summary>
+    public (PreparedSources Heads, PreparedSources Tails) SplitTail(double fraction)
+    {
+        var heads = new List<(VideoSource, VideoInfo)>();
+        var tails = new List<(VideoSource, VideoInfo)>();
+        foreach (var (source, info) in Files)
+        {
+            double whole = (source.Window?.Length ?? info.Duration.TotalSeconds), start = source.Window?.Start ?? 0;
+            double kept = Math.Round(whole * (1 - fraction), 3);
+            heads.Add((source with { Window = new ClipWindow(start, kept) }, info with { Duration = TimeSpan.FromSeconds(kept) }));
+            tails.Add((source with { Window = new ClipWindow(start + kept, whole - kept) }, info with { Duration = TimeSpan.FromSeconds(whole - kept) }));
+        }
+        return (this with { Files = heads }, new PreparedSources(tails, [], []));
+    }
 }
 
 public static class SourcePreparation

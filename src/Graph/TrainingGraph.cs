@@ -21,8 +21,11 @@ namespace VideoSsl.Graph;
 /// </summary>
 public sealed class TrainingGraph(ILoggerFactory logs)
 {
-    /// <summary>Makes the online quality monitor a configuration asks for (its clips decoded), or null; given by the commands that train.</summary>
-    public Func<RunConfig, CancellationToken, IQualityMonitor?>? MonitorFactory { get; init; }
+    /// <summary>
+    /// Makes the online quality monitor a configuration asks for (its clips decoded), or null; given by the commands
+    /// that train. The sources, when given, are the training files' held-out tails (<see cref="MonitorSettings.HoldoutTail"/>).
+    /// </summary>
+    public Func<RunConfig, PreparedSources?, CancellationToken, IQualityMonitor?>? MonitorFactory { get; init; }
 
     private const double MonitorHz = 4;
 
@@ -46,6 +49,13 @@ public sealed class TrainingGraph(ILoggerFactory logs)
         config.Validated();
         world ??= new SingleProcess();
         var prepared = SourcePreparation.Prepare(config.Sources, config.Decode.Realtime, _log, stop, world.IsDistributed ? WorkShare.OfRank(world) : null);
+        PreparedSources? tails = null;
+        if (config.Monitor.HoldoutTail > 0)
+        {
+            if (prepared.Files.Count == 0 && world.IsRoot)
+                throw new UserError("holdout-tail: the sources hold no video files to keep a tail of (live sources have no end); name --eval-source clips instead");
+            (prepared, tails) = prepared.SplitTail(config.Monitor.HoldoutTail);
+        }
         if (world.IsRoot)
         {
             // Taken before anything in the folder is replaced, and held until the summary is written.
@@ -90,8 +100,8 @@ public sealed class TrainingGraph(ILoggerFactory logs)
         // Each rank samples its own files with a seed of its own.
         var sampler = graph.Stage(new SamplerStage(frames, config.Sampler, size, plan.FileLanes + plan.Live.Count, config.Seed + 7919L * world.Rank, plan.AllItems,
             plan.SamplerResume, live: plan.Live.Count > 0, output: batches));
-        if (config.Monitor.Sources.Count > 0 && MonitorFactory is null) throw new UserError("eval-source: this command has no online monitor");
-        using var quality = world.IsRoot ? MonitorFactory?.Invoke(config, stop) : null;
+        if (config.Monitor.On && MonitorFactory is null) throw new UserError("eval-source: this command has no online monitor");
+        using var quality = world.IsRoot ? MonitorFactory?.Invoke(config, tails, stop) : null;
         var trainer = graph.Stage(new TrainerStage(session, batches, sampler.Return, store, configJson, size, config.Trainer,
             config.Limits.MaxSteps, halt.Token, logs.CreateLogger("train"))
         {

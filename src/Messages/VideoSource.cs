@@ -23,7 +23,16 @@ public sealed record VideoSource(int Id, string Path, bool FromFolder, string Ki
     /// the learner falls behind. Files are live only with <c>--realtime</c>.
     /// </summary>
     public bool Live => LiveKind || Realtime;
+
+    /// <summary>The part of a file that is read, or null for all of it (<see cref="ClipWindow"/>).</summary>
+    public ClipWindow? Window { get; init; }
 }
+
+/// <summary>
+/// A stretch of a file, in seconds of its own time: what is read of it when a run keeps the rest apart (the tail of
+/// each training file held out for the online monitor). Frames read from a window are timed from its start.
+/// </summary>
+public sealed record ClipWindow(double Start, double Length);
 
 /// <summary>A source that was found but cannot be used, and why.</summary>
 public sealed record SkippedSource(string Path, string Reason);

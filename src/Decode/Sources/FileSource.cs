@@ -32,9 +32,14 @@ public sealed class FileSource : SourceKind
     /// A file whose frame size changes part-way (joined MPEG-TS recordings do) keeps its filter graph: the scale
     /// filter follows the new size itself. Rebuilding the graph, FFmpeg's default, would in a batch of short files
     /// (<see cref="ShortFileBatch"/>) rebuild every file's chain and the concat behind them, and lose frames.
+    /// A window (<see cref="VideoSource.Window"/>) is an input seek and duration, so FFmpeg decodes only that stretch
+    /// and times its frames from the window's start.
     /// </summary>
     public override InputPlan Plan(VideoSource source, DecodeSettings settings, double rate) =>
-        new("file:" + LiteralPaths.For(source.Path), LocalFiles.InputOptions(source.Path) + " -reinit_filter 0" + (source.Realtime ? " -re" : ""));
+        new("file:" + LiteralPaths.For(source.Path), LocalFiles.InputOptions(source.Path) + " -reinit_filter 0" + (source.Realtime ? " -re" : "") + WindowOptions(source.Window));
+
+    private static string WindowOptions(ClipWindow? window) => window is null ? ""
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $" -ss {window.Start:0.###} -t {window.Length:0.###}");
 
     public override double Rate(VideoSource source, VideoInfo? info, DecodeSettings settings) =>
         info?.DecodeRate(settings.Fps) ?? settings.Fps ?? DecodeSettings.DefaultLiveRate;

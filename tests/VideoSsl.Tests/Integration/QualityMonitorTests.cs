@@ -1,10 +1,14 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using VideoSsl.Decode;
+using VideoSsl.Messages;
+using VideoSsl.Graph;
 using VideoSsl.Learning;
 using VideoSsl.Tests.Support;
 
 namespace VideoSsl.Tests.Integration;
 
-/// <summary>The online quality monitor (train --eval-source): its numbers, where they go, and what they choose.</summary>
+/// <summary>The online quality monitor (train --eval-source, --holdout-tail): its numbers, where they go, and what they choose.</summary>
 [Trait("Category", "Integration")]
 public class QualityMonitorTests(ClipSet clips) : IClassFixture<ClipSet>, IDisposable
 {
@@ -73,6 +77,72 @@ public class QualityMonitorTests(ClipSet clips) : IClassFixture<ClipSet>, IDispo
             "--device", "cpu", "--size", "32", "--eval-source", _work["nothing-here.mp4"]);
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("nothing-here.mp4", result.Stderr);
+    }
+
+    private static List<byte[]> DecodedFrames(PreparedSources sources)
+    {
+        var settings = new DecodeSettings { Size = 32 };
+        var stage = new DecodeStage(sources.WorkItems(1, settings).Files, [], settings, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
+        var frames = new List<byte[]>();
+        stage.Start(CancellationToken.None);
+        while (stage.Output.TryReadBlocking(out var message, CancellationToken.None))
+        {
+            if (message.Frame is not { } frame) continue;
+            frames.Add(frame.Pixels.ToArray());
+            frame.Release();
+        }
+        stage.WaitAndRethrow();
+        return frames;
+    }
+
+    [Fact]
+    public void A_holdout_tail_splits_a_file_into_a_head_to_train_on_and_a_tail_for_the_monitor_frame_for_frame()
+    {
+        var whole = SourcePreparation.Prepare([clips.Mandelbrot], realtime: false, NullLogger.Instance, CancellationToken.None);
+        var (heads, tails) = whole.SplitTail(0.25);
+
+        var all = DecodedFrames(whole);
+        var head = DecodedFrames(heads);
+        var tail = DecodedFrames(tails);
+        Assert.Equal(500, all.Count);
+        Assert.Equal(375, head.Count);
+        Assert.Equal(125, tail.Count);
+        // The head is the file's beginning and the tail its end, with no frame in both and none lost between them.
+        Assert.Equal(all, [.. head, .. tail]);
+        Assert.Equal(15, heads.Files[0].Info.Duration.TotalSeconds, 3);
+        Assert.Equal(5, tails.Files[0].Info.Duration.TotalSeconds, 3);
+    }
+
+    [Fact]
+    public void Train_with_a_holdout_tail_trains_on_the_heads_and_measures_the_tails()
+    {
+        var trained = VideoSslProcess.Run(_work.Path, "train", "--backbone", "small", "--source", clips.Pair, "--out", _work["tail-run"], "--epochs", "1",
+            "--max-steps", "4", "--device", "cpu", "--size", "32", "--batch", "6", "--neg-gap", "1", "--holdout-tail", "0.2", "--eval-every", "2",
+            "--checkpoint-every", "2", "--keep-checkpoints", "5");
+        Assert.True(trained.ExitCode == 0, trained.ToString());
+        // 20 s clips: the last 4 s of each at the monitor's 5 frames/s.
+        Assert.Contains("monitor: 40 frames of 2 held-out tail(s) (0.2 of each training file)", trained.Stderr);
+        var measured = File.ReadLines(_work["tail-run/metrics.jsonl"]).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(l => l.TryGetProperty("heldout", out _)).ToList();
+        Assert.Equal([2L, 4L], measured.Select(l => l.GetProperty("step").GetInt64()));
+        Assert.True(File.Exists(_work["tail-run/checkpoints/best.ckpt"]));
+        using var config = JsonDocument.Parse(File.ReadAllText(_work["tail-run/config.json"]));
+        Assert.Equal(0.2, config.RootElement.GetProperty("monitor").GetProperty("holdout-tail").GetDouble());
+    }
+
+    [Fact]
+    public void A_holdout_tail_is_refused_beside_eval_source_and_on_live_sources_alone()
+    {
+        var both = VideoSslProcess.Run(_work.Path, "train", "--backbone", "small", "--source", clips.Pair, "--out", _work["both"], "--max-steps", "2",
+            "--device", "cpu", "--size", "32", "--holdout-tail", "0.2", "--eval-source", clips.TestSrc);
+        Assert.Equal(2, both.ExitCode);   // an invalid configuration
+        Assert.Contains("holdout-tail and eval-source", both.Stderr);
+
+        var live = VideoSslProcess.Run(_work.Path, "train", "--backbone", "small", "--source", "testsrc", "--out", _work["live"], "--max-steps", "2",
+            "--device", "cpu", "--size", "32", "--holdout-tail", "0.2");
+        Assert.Equal(1, live.ExitCode);
+        Assert.Contains("holdout-tail: the sources hold no video files", live.Stderr);
+        Assert.False(File.Exists(_work["live/checkpoints/step-00000002.ckpt"]));
     }
 
     public void Dispose() => _work.Dispose();

@@ -66,6 +66,7 @@ public class ConfigurationTests
     [InlineData("time-scale", "time-scale must be above 0")]
     [InlineData("video-weight", "video-weight must be from 0 to 1")]
     [InlineData("falloff-power", "falloff-power must be above 0")]
+    [InlineData("holdout-tail", "holdout-tail must be from 0 to 0.5")]
     [InlineData("ffmpeg-threads", "ffmpeg-threads must be between 0 and 64")]
     [InlineData("triplet-positives", "the triplet loss takes one positive per anchor")]
     public void Contradictory_settings_are_refused_before_anything_starts(string what, string expected)
@@ -80,6 +81,7 @@ public class ConfigurationTests
             "video-weight" => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { VideoWeight = -0.5 } } },
             "falloff-power" => config with { Trainer = config.Trainer with { Loss = config.Trainer.Loss with { Falloff = TimeFalloff.Power, FalloffPower = 0 } } },
             "ffmpeg-threads" => config with { Decode = config.Decode with { FfmpegThreads = -1 } },
+            "holdout-tail" => config with { Monitor = config.Monitor with { HoldoutTail = 0.7 } },
             _ => config with { Sampler = config.Sampler with { Positives = 2 }, Trainer = config.Trainer with { Loss = config.Trainer.Loss with { Kind = LossKind.Triplet } } },
         };
         var error = Assert.Throws<UserError>(() => config.Validated());

@@ -65,6 +65,11 @@ public class RunPlanTests
         Assert.Null(moved.SamplerResume);
         Assert.Contains("differ from the checkpoint's", Assert.Single(moved.Notes).Text);
 
+        // Another holdout tail cuts the files elsewhere: the checkpoint's frame positions no longer point at the same frames.
+        var tail = Config with { Monitor = Config.Monitor with { HoldoutTail = 0.2 } };
+        Assert.Null(RunPlan.Make(tail, Files(30, 40).SplitTail(0.2).Heads, Checkpoint(Config, State(lanes: 2))).SamplerResume);
+        Assert.NotNull(RunPlan.Make(tail, Files(30, 40).SplitTail(0.2).Heads, Checkpoint(tail, State(lanes: 2))).SamplerResume);
+
         var limited = RunPlan.Make(Config with { Limits = Config.Limits with { MaxFrames = 800 } }, Files(30, 40),
             Checkpoint(Config with { Limits = Config.Limits with { MaxFrames = 800 } }, State(lanes: 2)));
         Assert.Equal(300, limited.FrameBudget);   // --max-frames counts the frames before the resume too
