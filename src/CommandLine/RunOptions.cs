@@ -23,7 +23,7 @@ public static class RunOptions
     public static readonly IReadOnlyList<Declaration> Run =
     [
         // First: applied before the others, so that options given with it override the defaults it brings.
-        Pick("--backbone", "The encoder's backbone: resnet18 (ImageNet's ResNet-18, adapted) or small (four conv blocks: fast live demos, footage ImageNet does not cover); also brings that backbone's defaults for --size, --init and the adaptation options, which still apply when given", c => c.Trainer.Model.Backbone, (c, v) => c.WithBackbone(v)),
+        Pick("--backbone", "The encoder's backbone: resnet18 (ImageNet's ResNet-18, adapted) or small (four conv blocks: fast live demos, footage ImageNet does not cover); also brings that backbone's defaults for --size, --init, the adaptation options, --weight-average and the graded loss's --time-falloff, --falloff-power and --time-scale, which still apply when given", c => c.Trainer.Model.Backbone, (c, v) => c.WithBackbone(v)),
         Number<int>("--epochs", "Passes over the file sources", c => c.Limits.Epochs, (c, v) => c with { Limits = c.Limits with { Epochs = v } }),
         Number<long>("--max-steps", "Stop after N optimizer steps in total", c => c.Limits.MaxSteps, (c, v) => c with { Limits = c.Limits with { MaxSteps = v } }),
         Number<long>("--max-frames", "Stop after N decoded frames in total", c => c.Limits.MaxFrames, (c, v) => c with { Limits = c.Limits with { MaxFrames = v } }),

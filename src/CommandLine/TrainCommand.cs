@@ -53,7 +53,7 @@ public static class TrainCommand
                 var latest = new CheckpointStore(runDir, int.MaxValue).LoadLatest(message => log.LogWarning("{Message}", message))
                     ?? throw new UserError($"out '{runDir}': no checkpoint to resume from");
                 checkpoint = latest.Checkpoint;
-                if (file is null) config = RunConfig.FromJson(checkpoint.RunConfigJson, latest.Path).Validated() with { Out = runDir };
+                if (file is null) config = RunConfig.FromJson(checkpoint.RunConfigJson, latest.Path, written: true).Validated() with { Out = runDir };
                 log.LogInformation("resume: {Path} at step {Step}", latest.Path, checkpoint.Info.Step);
                 config = WithCommandLine(parse, config);
             }

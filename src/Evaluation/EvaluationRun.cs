@@ -73,7 +73,7 @@ public sealed class EvaluationRun(ILoggerFactory logs)
         OutputFolder.Create(request.Out, $"out '{request.Out}'");
         var (checkpoint, checkpointPath) = CheckpointStore.Open(request.Checkpoint, message => _log.LogWarning("{Message}", message));
         checkpoint = checkpoint.PoolingStages(request.PooledStages);
-        var trained = RunConfig.FromJson(checkpoint.RunConfigJson, checkpointPath);
+        var trained = RunConfig.FromJson(checkpoint.RunConfigJson, checkpointPath, written: true);
         double posWindow = trained.Sampler.PosWindow, negGap = trained.Sampler.NegGap;
         if (posWindow < 1 / request.Fps)
             throw new UserError($"at --fps {request.Fps} frames lie {1 / request.Fps:0.###} s apart, more than pos-window {posWindow} s: no near pairs; raise --fps");

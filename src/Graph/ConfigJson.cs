@@ -30,10 +30,6 @@ public static partial class ConfigJson
     }
 
     /// <summary>
-    /// The first key of the configuration whose value is null where a value is required (JSON's null passes the
-    /// deserializer for records and strings alike, and would fail much later, far from its cause).
-    /// </summary>
-    /// <summary>
     /// A configuration written before the resnet18 backbone (a run folder's config.json, a checkpoint's copy): its
     /// "trainer"."model" has "width" but no "backbone", and it means the small encoder with every block pooled and
     /// no adaptation, not today's defaults. Anything else is returned as it is.
@@ -60,6 +56,33 @@ public static partial class ConfigJson
         return root.ToJsonString();
     }
 
+    /// <summary>
+    /// A configuration the program wrote (a run folder's config.json, a checkpoint's copy) before the graded loss had a
+    /// falloff: its "trainer"."loss" names every other loss setting and no "falloff", and it trained with the
+    /// exponential, not today's resnet18 default. Only for written configurations: in a file of the user's, a loss
+    /// without "falloff" means the default.
+    /// </summary>
+    public static string UpgradeWrittenLoss(string json)
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException)
+        {
+            return json;
+        }
+        if (root?["trainer"] is not JsonObject trainer || trainer["loss"] is not JsonObject loss || loss.ContainsKey("falloff")) return json;
+        loss["falloff"] = "exponential";
+        loss["falloff-power"] = 1.0;
+        return root.ToJsonString();
+    }
+
+    /// <summary>
+    /// The first key of the configuration whose value is null where a value is required (JSON's null passes the
+    /// deserializer for records and strings alike, and would fail much later, far from its cause).
+    /// </summary>
     public static string? FirstNull(object settings, string prefix = "")
     {
         var nullability = new NullabilityInfoContext();

@@ -80,7 +80,7 @@ public sealed record RunPlan(
             return null;
         }
         RunConfig before;
-        try { before = RunConfig.FromJson(resume.RunConfigJson, "checkpoint"); }
+        try { before = RunConfig.FromJson(resume.RunConfigJson, "checkpoint", written: true); }
         catch (UserError) { return null; }
         bool same = before.Sources.SequenceEqual(config.Sources) && before.Decode == config.Decode && before.Sampler == config.Sampler
             && before.Limits.Epochs == config.Limits.Epochs && before.Seed == config.Seed && before.Monitor.HoldoutTail == config.Monitor.HoldoutTail

@@ -45,6 +45,30 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void The_graded_falloff_comes_with_the_backbone_and_an_older_written_config_keeps_the_exponential_it_trained_with()
+    {
+        var config = new RunConfig();
+        Assert.Equal(new LossSettings { Falloff = TimeFalloff.Power, FalloffPower = 2, TimeScale = 10 }, config.Trainer.Loss);
+        var small = config.WithBackbone(Learning.Backbones.BackboneKind.Small);
+        Assert.Equal(new LossSettings(), small.Trainer.Loss);
+        Assert.Equal(TimeFalloff.Exponential, small.Trainer.Loss.Falloff);
+        Assert.Equal(3, small.Trainer.Loss.TimeScale);
+        Assert.Equal(config.Trainer.Loss, small.WithBackbone(Learning.Backbones.BackboneKind.ResNet18).Trainer.Loss);
+
+        // A run folder's config.json from before --time-falloff: its loss has no "falloff" and trained with the exponential.
+        var json = System.Text.Json.Nodes.JsonNode.Parse(new RunConfig { Sources = ["a.mp4"], Out = "run" }.ToJson())!;
+        var loss = json["trainer"]!["loss"]!.AsObject();
+        loss.Remove("falloff");
+        loss.Remove("falloff-power");
+        loss["time-scale"] = 3.0;
+        var written = RunConfig.FromJson(json.ToJsonString(), "config.json", written: true);
+        Assert.Equal(TimeFalloff.Exponential, written.Trainer.Loss.Falloff);
+        Assert.Equal(3, written.Trainer.Loss.TimeScale);
+        // The same keys in a user's file mean today's defaults for what it leaves out.
+        Assert.Equal(TimeFalloff.Power, RunConfig.FromJson(json.ToJsonString(), "mine.json").Trainer.Loss.Falloff);
+    }
+
+    [Fact]
     public void A_config_written_before_the_resnet18_backbone_reads_as_the_small_encoder_it_trained()
     {
         // A run folder's config.json from an older build: the model has a width and no backbone, there is no "adapt".
