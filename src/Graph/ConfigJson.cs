@@ -36,15 +36,7 @@ public static partial class ConfigJson
     /// </summary>
     public static string UpgradeSmallModel(string json)
     {
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-        }
-        catch (JsonException)
-        {
-            return json;   // the deserializer says what is wrong with it
-        }
+        var root = ParseOrNull(json);
         if (root?["trainer"] is not JsonObject trainer || trainer["model"] is not JsonObject model
             || model.ContainsKey("backbone") || !model.ContainsKey("width"))
             return json;
@@ -64,19 +56,24 @@ public static partial class ConfigJson
     /// </summary>
     public static string UpgradeWrittenLoss(string json)
     {
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-        }
-        catch (JsonException)
-        {
-            return json;
-        }
+        var root = ParseOrNull(json);
         if (root?["trainer"] is not JsonObject trainer || trainer["loss"] is not JsonObject loss || loss.ContainsKey("falloff")) return json;
         loss["falloff"] = "exponential";
         loss["falloff-power"] = 1.0;
         return root.ToJsonString();
+    }
+
+    /// <summary>The configuration as a tree to upgrade, or null when it is not valid JSON (the deserializer then says what is wrong with it).</summary>
+    private static JsonNode? ParseOrNull(string json)
+    {
+        try
+        {
+            return JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

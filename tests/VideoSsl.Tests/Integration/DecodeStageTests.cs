@@ -56,21 +56,7 @@ public class DecodeStageTests(ClipSet clips) : IClassFixture<ClipSet>
     [Fact]
     public void Single_threaded_ffmpeg_decodes_the_same_frames()
     {
-        List<byte[]> Frames(int threads)
-        {
-            var settings = new DecodeSettings { Size = 32, FfmpegThreads = threads };
-            var stage = new DecodeStage(Schedule(null, clips.Mandelbrot), [], settings, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
-            var frames = new List<byte[]>();
-            stage.Start(CancellationToken.None);
-            while (stage.Output.TryReadBlocking(out var message, CancellationToken.None))
-            {
-                if (message.Frame is not { } frame) continue;
-                frames.Add(frame.Pixels.ToArray());
-                frame.Release();
-            }
-            stage.WaitAndRethrow();
-            return frames;
-        }
+        List<byte[]> Frames(int threads) => DecodedPixels.Of(Schedule(null, clips.Mandelbrot), new DecodeSettings { Size = 32, FfmpegThreads = threads });
 
         var own = Frames(threads: 0);
         var single = Frames(threads: 1);

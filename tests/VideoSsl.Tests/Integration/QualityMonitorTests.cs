@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using VideoSsl.Decode;
-using VideoSsl.Messages;
 using VideoSsl.Graph;
 using VideoSsl.Learning;
 using VideoSsl.Tests.Support;
@@ -82,17 +81,7 @@ public class QualityMonitorTests(ClipSet clips) : IClassFixture<ClipSet>, IDispo
     private static List<byte[]> DecodedFrames(PreparedSources sources)
     {
         var settings = new DecodeSettings { Size = 32 };
-        var stage = new DecodeStage(sources.WorkItems(1, settings).Files, [], settings, DecodeResumePoint.FromStart(1), null, NullLogger.Instance);
-        var frames = new List<byte[]>();
-        stage.Start(CancellationToken.None);
-        while (stage.Output.TryReadBlocking(out var message, CancellationToken.None))
-        {
-            if (message.Frame is not { } frame) continue;
-            frames.Add(frame.Pixels.ToArray());
-            frame.Release();
-        }
-        stage.WaitAndRethrow();
-        return frames;
+        return DecodedPixels.Of(sources.WorkItems(1, settings).Files, settings);
     }
 
     [Fact]
