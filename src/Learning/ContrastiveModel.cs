@@ -23,6 +23,10 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
     private readonly Sequential head;
     private readonly int[] _pooledStages;
 
+    // With ModelSettings.Centre: the mean unit vector of every stage's pooled features over the training frames, for
+    // each backbone (the adapted one's stages, then the kept ImageNet copy's), so that any stages can be pooled.
+    private readonly Tensor? centre;
+
     /// <param name="initialWeights">Load the weights <see cref="ModelSettings.Init"/> names (ImageNet); false when a checkpoint's will replace them.</param>
     public ContrastiveModel(ModelSettings settings, bool initialWeights = true) : base(nameof(ContrastiveModel))
     {
@@ -43,6 +47,11 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
             foreach (var p in imagenet.parameters()) p.requires_grad = false;
         }
         register_module(nameof(head), head);
+        if (settings.Centre)
+        {
+            centre = zeros(settings.Channels.Sum() * (settings.KeepImageNet ? 2 : 1));
+            register_buffer(nameof(centre), centre);
+        }
         if (initialWeights && settings.Init == InitKind.ImageNet)
         {
             ImageNetWeights.Load((ResNetBackbone)backbone);
@@ -98,10 +107,10 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
     /// video from another: on the held-out clips the small encoder's last block fell below raw pixels on same-video
     /// retrieval, while the earlier blocks keep colour and layout (README, *Does it learn?*).
     /// </summary>
-    public Tensor Embed(Tensor images) => WithPooledStages(images, (pooled, _) => Embedding(pooled));
+    public Tensor Embed(Tensor images) => WithPooledStages(images, _pooledStages, (pooled, _) => Embedding(pooled));
 
     /// <summary>The embedding ([B, FeatureDim], see <see cref="Embed"/>) and the projections ([B, D], what the loss sees) from one pass.</summary>
-    public (Tensor Features, Tensor Projected) ForwardBoth(Tensor images) => WithPooledStages(images, (pooled, last) =>
+    public (Tensor Features, Tensor Projected) ForwardBoth(Tensor images) => WithPooledStages(images, _pooledStages, (pooled, last) =>
     {
         using var lastPooled = last.mean([2, 3]);
         using var projected = head.forward(lastPooled);
@@ -109,16 +118,16 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
     });
 
     /// <summary>Runs the stages, hands the pooled stages' features (and the last map) to <paramref name="use"/>, then lets them go.</summary>
-    private T WithPooledStages<T>(Tensor images, Func<List<Tensor>, Tensor, T> use)
+    private T WithPooledStages<T>(Tensor images, int[] stages, Func<List<Tensor>, Tensor, T> use)
     {
-        var pooled = new List<Tensor>(_pooledStages.Length * 2);
+        var pooled = new List<Tensor>(stages.Length * 2);
         try
         {
-            using var last = Stages(backbone, images, pooled, _pooledStages);
+            using var last = Stages(backbone, images, pooled, stages);
             if (imagenet is not null)
             {
                 using var noGrad = no_grad();
-                Stages(imagenet, images, pooled, _pooledStages).Dispose();
+                Stages(imagenet, images, pooled, stages).Dispose();
             }
             return use(pooled, last);
         }
@@ -128,9 +137,9 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
         }
     }
 
-    private static Tensor Embedding(List<Tensor> pooled)
+    private Tensor Embedding(List<Tensor> pooled)
     {
-        var parts = pooled.Select(stage => functional.normalize(stage, p: 2, dim: 1)).ToArray();
+        var parts = pooled.Select((stage, j) => Centred(functional.normalize(stage, p: 2, dim: 1), j)).ToArray();
         try
         {
             return cat(parts, dim: 1).mul_(1 / Math.Sqrt(parts.Length));
@@ -139,6 +148,53 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
         {
             foreach (var part in parts) part.Dispose();
         }
+    }
+
+    /// <summary>Part <paramref name="index"/> of the embedding (unit rows) less its centre, normalised again; itself without a centre.</summary>
+    private Tensor Centred(Tensor part, int index)
+    {
+        if (centre is null) return part;
+        using (part)
+        using (var slice = CentreOf(centre, index))
+        using (var shifted = part.sub(slice))
+            return functional.normalize(shifted, p: 2, dim: 1);
+    }
+
+    /// <summary>The centre's slice for part <paramref name="index"/> of the embedding (the adapted backbone's pooled stages, then the kept copy's).</summary>
+    private Tensor CentreOf(Tensor all, int index)
+    {
+        int copy = index / _pooledStages.Length, stage = _pooledStages[index % _pooledStages.Length];
+        var channels = Settings.Channels;
+        long offset = copy * channels.Sum() + channels.Take(stage).Sum();
+        return all.narrow(0, offset, channels[stage]);
+    }
+
+    /// <summary>
+    /// Sums every stage's unit-length pooled features over <paramref name="images"/>, in the centre's layout: what
+    /// <see cref="MoveCentre"/> averages (across ranks too, where the sums of every rank are added first).
+    /// </summary>
+    public Tensor StageUnitSums(Tensor images)
+    {
+        using var noGrad = no_grad();
+        var every = Enumerable.Range(0, Settings.Channels.Length).ToArray();
+        return WithPooledStages(images, every, (pooled, _) =>
+        {
+            var sums = pooled.Select(stage =>
+            {
+                using var unitRows = functional.normalize(stage, p: 2, dim: 1);
+                return unitRows.sum([0]);
+            }).ToArray();
+            try { return cat(sums, 0); }
+            finally { foreach (var sum in sums) sum.Dispose(); }
+        });
+    }
+
+    /// <summary>Moves the centre a share <paramref name="weight"/> of the way to <paramref name="mean"/> (see <see cref="StageUnitSums"/>).</summary>
+    public void MoveCentre(Tensor mean, double weight)
+    {
+        if (centre is null) throw new InvalidOperationException("this model keeps no centre (ModelSettings.Centre is off)");
+        using var noGrad = no_grad();
+        centre.lerp_(mean.to(centre.device), weight);
     }
 
     /// <summary>[B, D] projected and L2-normalised: what the loss sees.</summary>

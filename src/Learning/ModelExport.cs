@@ -44,7 +44,9 @@ public static class ModelExport
             std = new[] { 0.229, 0.224, 0.225 },
             pooled_stages = settings.PooledStageIndexes.Select(i => i + 1).ToArray(),
             keep_imagenet = settings.KeepImageNet,
-            embedding = "each pooled stage's output averaged over space and L2-normalised, the stages side by side (the kept ImageNet backbone's after the adapted one's), divided by sqrt(count)",
+            centre = settings.Centre,
+            embedding = "each pooled stage's output averaged over space and L2-normalised, the stages side by side (the kept ImageNet backbone's after the adapted one's), divided by sqrt(count)"
+                + (settings.Centre ? "; with centre, each stage's unit vector less its slice of the buffer centre (every stage's mean unit vector over the training frames, channels of stages 1 to 4 of the adapted backbone, then of the kept copy), normalised again before it goes side by side" : ""),
             feature_dim = settings.FeatureDim,
             step = checkpoint.Info.Step,
         }, new JsonSerializerOptions { WriteIndented = true }));

@@ -30,6 +30,14 @@ public sealed record ModelSettings
     /// </summary>
     public bool KeepImageNet { get; init; }
 
+    /// <summary>
+    /// Centre the embedding (SimpleShot's CL2N): each pooled stage's unit vector less that stage's mean unit vector
+    /// over the training frames (a running mean the trainer keeps in the model), normalised again. ReLU features
+    /// share a large common direction that crowds every cosine together; taking it out spreads them (README,
+    /// *Does it learn?*).
+    /// </summary>
+    public bool Centre { get; init; }
+
     [JsonIgnore]
     public int[] Channels => Backbone == BackboneKind.ResNet18
         ? ResNetBackbone.Channels.Select(c => (int)c).ToArray()

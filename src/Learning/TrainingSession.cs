@@ -128,7 +128,9 @@ public sealed class TrainingSession : IDisposable
         if (_averagePairs is null)
         {
             var average = _averaged.state_dict();
-            _averagePairs = Model.state_dict().Select(kv => (kv.Value, average[kv.Key], kv.Value.is_floating_point())).ToList();
+            // The centre is not averaged: it is already a running mean, of the averaged model's own features (UpdateCentre).
+            _averagePairs = Model.state_dict().Where(kv => kv.Key != CentreBuffer)
+                .Select(kv => (kv.Value, average[kv.Key], kv.Value.is_floating_point())).ToList();
         }
         double decay = Math.Min(_settings.Optimizer.WeightAverage, (1.0 + Step) / (2.0 + Step));
         using var noGrad = no_grad();
@@ -136,6 +138,50 @@ public sealed class TrainingSession : IDisposable
         {
             if (floating) average.lerp_(live, 1 - decay);
             else average.copy_(live);
+        }
+    }
+
+    private const string CentreBuffer = "centre";
+
+    /// <summary>Per step, how much of the centre stays (about the last hundred steps' anchors make it).</summary>
+    private const double CentreDecay = 0.99;
+
+    /// <summary>
+    /// Moves the embedding model's centre (<see cref="ModelSettings.Centre"/>) towards the mean of this batch's
+    /// anchors as the embedding sees frames (whole, not augmented, in evaluation mode): the plain mean of every step's
+    /// anchors for the first hundred steps, then about the last hundred steps'. Under MPI the ranks' sums are added
+    /// first (an idle rank adds nothing), so the centre stays the same on every rank.
+    /// </summary>
+    private void UpdateCentre(TrainingBatch? batch)
+    {
+        if (!_settings.Model.Centre) return;
+        var model = EmbeddingModel;
+        int length = _settings.Model.Channels.Sum() * (_settings.Model.KeepImageNet ? 2 : 1);
+        int count = batch?.Count ?? 0;
+        Tensor sums;
+        if (count > 0)
+        {
+            model.eval();
+            using var input = FrameTensors.Normalize(FrameTensors.ToUnitRange(batch!.Pixels, count, batch.Size, Device));
+            sums = model.StageUnitSums(input);
+            if (ReferenceEquals(model, Model)) Model.TrainMode(_settings.Adapt);
+        }
+        else sums = zeros(length);
+        if (_world.IsDistributed)
+        {
+            var summed = new float[length + 1];
+            using (var host = sums.cpu()) host.data<float>().CopyTo(summed, 0);
+            summed[^1] = count;
+            _world.SumInPlace(summed);
+            count = (int)summed[^1];
+            sums.Dispose();
+            sums = tensor(summed.AsSpan(0, length).ToArray());
+        }
+        using (sums)
+        {
+            if (count == 0) return;
+            using var mean = sums.div(count);
+            model.MoveCentre(mean, Math.Max(1.0 / (1 + Step), 1 - CentreDecay));
         }
     }
 
@@ -231,6 +277,7 @@ public sealed class TrainingSession : IDisposable
                 _optimizer.step();
                 PullTowardsImageNet();
                 UpdateAverage();
+                UpdateCentre(null);
             }
         }
         if (applied) Step++;
@@ -367,6 +414,7 @@ public sealed class TrainingSession : IDisposable
                 _optimizer.step();
                 PullTowardsImageNet();
                 UpdateAverage();
+                UpdateCentre(batch);
             }
         }
 

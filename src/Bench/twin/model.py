@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def encoder(channels=(32, 64, 128, 256), hidden=256, dim=128):
+def encoder(channels=(32, 64, 128, 256), hidden=256, dim=128, centre=False):
     blocks, c_in = [], 3
     for i, c in enumerate(channels):
         blocks += [(f"conv{i}", nn.Conv2d(c_in, c, 3, 2, 1, bias=False)), (f"norm{i}", nn.BatchNorm2d(c)), (f"relu{i}", nn.ReLU(inplace=True))]
@@ -16,16 +16,23 @@ def encoder(channels=(32, 64, 128, 256), hidden=256, dim=128):
     model.backbone = nn.Sequential(OrderedDict(blocks))
     model.head = nn.Sequential(OrderedDict([("fc1", nn.Linear(c_in, hidden, bias=False)), ("norm", nn.BatchNorm1d(hidden)),
                                             ("relu", nn.ReLU(inplace=True)), ("fc2", nn.Linear(hidden, dim))]))
+    if centre:
+        model.register_buffer("centre", torch.zeros(sum(channels)))
     return model
 
 
 def embed(model, x):
-    """What VideoSsl's embed writes: every block's pooled features, each L2-normalised, side by side, unit length."""
-    parts = []
+    """What VideoSsl's embed writes: every block's pooled features, each L2-normalised (less its centre and normalised
+    again, when the model keeps one), side by side, unit length."""
+    parts, offset = [], 0
     for layer in model.backbone:
         x = layer(x)
         if isinstance(layer, nn.ReLU):
-            parts.append(F.normalize(x.mean((2, 3)), dim=1))
+            part = F.normalize(x.mean((2, 3)), dim=1)
+            if hasattr(model, "centre"):
+                part = F.normalize(part - model.centre[offset:offset + part.shape[1]], dim=1)
+            offset += part.shape[1]
+            parts.append(part)
     return torch.cat(parts, 1) / len(parts) ** 0.5
 
 
@@ -110,21 +117,30 @@ class ResNetBackbone(nn.Module):
             yield x
 
 
-def resnet_encoder(hidden=256, dim=128, keep_imagenet=False):
+def resnet_encoder(hidden=256, dim=128, keep_imagenet=False, centre=False):
     model = nn.Module()
     model.backbone = ResNetBackbone()
     if keep_imagenet:
         model.imagenet = ResNetBackbone()
+    if centre:
+        # Every stage's mean unit vector over the training frames, the adapted backbone's, then the kept copy's.
+        model.register_buffer("centre", torch.zeros(sum(ResNetBackbone.CHANNELS) * (2 if keep_imagenet else 1)))
     model.head = nn.Sequential(OrderedDict([("fc1", nn.Linear(512, hidden, bias=False)), ("norm", nn.BatchNorm1d(hidden)),
                                             ("relu", nn.ReLU(inplace=True)), ("fc2", nn.Linear(hidden, dim))]))
     return model
 
 
 def resnet_embed(model, x, pooled_stages):
-    """What VideoSsl's embed writes with the resnet18 backbone: the pooled stages (1-based), then the kept ImageNet copy's, each L2-normalised, unit length."""
-    parts = []
+    """What VideoSsl's embed writes with the resnet18 backbone: the pooled stages (1-based), then the kept ImageNet
+    copy's, each L2-normalised (less its centre and normalised again, when the model keeps one), unit length."""
+    parts, offset = [], 0
     for backbone in [model.backbone] + ([model.imagenet] if hasattr(model, "imagenet") else []):
         for s, x_s in enumerate(backbone.stages(x)):
+            width = ResNetBackbone.CHANNELS[s]
             if s + 1 in pooled_stages:
-                parts.append(F.normalize(x_s.mean((2, 3)), dim=1))
+                part = F.normalize(x_s.mean((2, 3)), dim=1)
+                if hasattr(model, "centre"):
+                    part = F.normalize(part - model.centre[offset:offset + width], dim=1)
+                parts.append(part)
+            offset += width
     return torch.cat(parts, 1) / len(parts) ** 0.5

@@ -47,8 +47,9 @@ public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
     public void Exported_weights_load_in_pytorch_and_give_the_features_embed_gives(string backbone, int size)
     {
         using var work = new TempFolder("export-py");
-        // resnet18: the ImageNet copy kept beside and two pooled stages, so the export carries both backbones and the choice.
-        string[] model = backbone == "resnet18" ? ["--backbone", "resnet18", "--keep-imagenet", "--pooled-stages", "2,4"] : ["--backbone", "small"];
+        // resnet18: the ImageNet copy kept beside and two pooled stages, so the export carries both backbones and the
+        // choice; both with the centre (the training frames' mean, which three steps have moved off zero).
+        string[] model = backbone == "resnet18" ? ["--backbone", "resnet18", "--keep-imagenet", "--pooled-stages", "2,4", "--centre"] : ["--backbone", "small", "--centre"];
         var trained = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], "--max-steps", "3",
             "--device", "cpu", .. model, "--size", $"{size}", "--batch", "4", "--neg-gap", "1"]);
         Assert.True(trained.ExitCode == 0, trained.ToString());
@@ -68,10 +69,10 @@ public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
             from model import encoder, embed, resnet_encoder, resnet_embed, MEAN, STD
             spec = json.load(open({{JsonSerializer.Serialize(work["encoder.json"])}}))
             if spec["backbone"] == "resnet18":
-                model = resnet_encoder(spec["projection_hidden"], spec["embedding_dim"], spec["keep_imagenet"])
+                model = resnet_encoder(spec["projection_hidden"], spec["embedding_dim"], spec["keep_imagenet"], spec["centre"])
                 features_of = lambda x: resnet_embed(model, x, spec["pooled_stages"])
             else:
-                model = encoder(spec["channels"], spec["projection_hidden"], spec["embedding_dim"])
+                model = encoder(spec["channels"], spec["projection_hidden"], spec["embedding_dim"], spec["centre"])
                 features_of = lambda x: embed(model, x)
             model.load_state_dict(torch.load({{JsonSerializer.Serialize(work["encoder.pt"])}}))
             model.eval()

@@ -161,6 +161,47 @@ public class AdaptationTests
         Assert.Contains("imagenet-pull must be from 0", Assert.Throws<UserError>(() => negative.Validated()).Message);
     }
 
+    [Fact]
+    public void The_centre_is_the_anchors_mean_unit_feature_of_the_averaged_model_and_centring_two_frames_on_their_mean_sets_them_opposite()
+    {
+        // Stages 1-2 frozen with their BatchNorm: there the features the centre averages are ImageNet's, whatever trains.
+        var settings = Settings(new AdaptSettings { FreezeStages = 2, BatchNorm = BatchNormMode.Frozen }) with
+        {
+            Optimizer = new OptimizerSettings { LearningRate = 1e-2, WeightAverage = 0.99 },
+        };
+        settings = settings with { Model = settings.Model with { Centre = true } };
+        using var session = new TrainingSession(settings, CPU, seed: 1);
+        var batch = RandomBatch(1);
+        Assert.True(session.Train(batch).Applied);   // the first step's weight is 1: the centre is this batch's mean
+
+        int anchors = batch.Count;
+        var pixels = batch.Pixels.AsSpan(0, anchors * Size * Size * 3).ToArray();
+        using var plain = FrameEmbedder.Untrained(settings.Model with { Centre = false, PooledStages = [1, 2] }, Size, CPU, seed: 1);
+        float[] rows = plain.Embed(pixels, anchors);   // two unit parts a frame, each divided by sqrt(2)
+        int width = 64 + 128;
+        var expected = new double[width];
+        for (int f = 0; f < anchors; f++)
+        for (int k = 0; k < width; k++)
+            expected[k] += rows[f * width + k] * Math.Sqrt(2) / anchors;
+        // The embedding (averaged) model holds it; the centre is a running mean of its own, not averaged again.
+        float[] centre = Floats(Weights(session.EmbeddingModel)["centre"]);
+        Assert.Equal(64 + 128 + 256 + 512, centre.Length);
+        for (int k = 0; k < width; k++) Assert.Equal(expected[k], centre[k], 4);
+        Assert.Contains(centre.Skip(width), v => v != 0);   // the trained stages' part moved too
+
+        // Two frames centred on their own mean: in every part one is the other's opposite, so the embeddings are too.
+        using var model = new ContrastiveModel(settings.Model);
+        model.eval();
+        using var two = FrameTensors.Normalize(FrameTensors.ToUnitRange(pixels, 2, Size, CPU));
+        using (var sums = model.StageUnitSums(two))
+        using (var mean = sums.div(2))
+            model.MoveCentre(mean, 1);
+        using var embedded = model.Embed(two);
+        double cosine = embedded[0].dot(embedded[1]).item<float>();
+        Assert.Equal(-1, cosine, 4);
+        Assert.Equal(1, embedded[0].norm().item<float>(), 4);
+    }
+
     private static float[] Floats(byte[] bytes) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
 
     [Theory]
