@@ -48,7 +48,7 @@ public class PythonTwinTests(ClipSet clips) : IClassFixture<ClipSet>
     {
         using var work = new TempFolder("export-py");
         // resnet18: the ImageNet copy kept beside and two pooled stages, so the export carries both backbones and the
-        // choice; both with the centre (the training frames' mean, which three steps have moved off zero).
+        // choice; both with the centre (the training frames' mean, which the first step sets off zero).
         string[] model = backbone == "resnet18" ? ["--backbone", "resnet18", "--keep-imagenet", "--pooled-stages", "2,4", "--centre"] : ["--backbone", "small", "--centre"];
         var trained = VideoSslProcess.Run(work.Path, ["train", "--source", clips.TestSrc, "--out", work["run"], "--max-steps", "3",
             "--device", "cpu", .. model, "--size", $"{size}", "--batch", "4", "--neg-gap", "1"]);
