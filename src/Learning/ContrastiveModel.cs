@@ -27,6 +27,9 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
     // each backbone (the adapted one's stages, then the kept ImageNet copy's), so that any stages can be pooled.
     private readonly Tensor? centre;
 
+    /// <summary>The centre's name in the state dict (checkpoints, the export).</summary>
+    public const string CentreBuffer = nameof(centre);
+
     /// <param name="initialWeights">Load the weights <see cref="ModelSettings.Init"/> names (ImageNet); false when a checkpoint's will replace them.</param>
     public ContrastiveModel(ModelSettings settings, bool initialWeights = true) : base(nameof(ContrastiveModel))
     {
@@ -49,8 +52,8 @@ public sealed class ContrastiveModel : Module<Tensor, Tensor>
         register_module(nameof(head), head);
         if (settings.Centre)
         {
-            centre = zeros(settings.Channels.Sum() * (settings.KeepImageNet ? 2 : 1));
-            register_buffer(nameof(centre), centre);
+            centre = zeros(settings.CentreLength);
+            register_buffer(CentreBuffer, centre);
         }
         if (initialWeights && settings.Init == InitKind.ImageNet)
         {

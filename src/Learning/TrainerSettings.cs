@@ -38,6 +38,10 @@ public sealed record ModelSettings
     /// </summary>
     public bool Centre { get; init; }
 
+    /// <summary>Length of the centre (with <see cref="Centre"/>): every stage's channels, of each backbone the model holds.</summary>
+    [JsonIgnore]
+    public int CentreLength => Channels.Sum() * (KeepImageNet ? 2 : 1);
+
     [JsonIgnore]
     public int[] Channels => Backbone == BackboneKind.ResNet18
         ? ResNetBackbone.Channels.Select(c => (int)c).ToArray()

@@ -129,7 +129,7 @@ public sealed class TrainingSession : IDisposable
         {
             var average = _averaged.state_dict();
             // The centre is not averaged: it is already a running mean, of the averaged model's own features (UpdateCentre).
-            _averagePairs = Model.state_dict().Where(kv => kv.Key != CentreBuffer)
+            _averagePairs = Model.state_dict().Where(kv => kv.Key != ContrastiveModel.CentreBuffer)
                 .Select(kv => (kv.Value, average[kv.Key], kv.Value.is_floating_point())).ToList();
         }
         double decay = Math.Min(_settings.Optimizer.WeightAverage, (1.0 + Step) / (2.0 + Step));
@@ -140,8 +140,6 @@ public sealed class TrainingSession : IDisposable
             else average.copy_(live);
         }
     }
-
-    private const string CentreBuffer = "centre";
 
     // The centre moves every fourth step: its forward pass of the anchors cost a quarter of the steps when it ran on
     // every one (resnet18 at 128 px, 2 CPU cores), and 25 updates of 32 anchors still make a mean of 800 frames.
@@ -161,7 +159,7 @@ public sealed class TrainingSession : IDisposable
     {
         if (!_settings.Model.Centre || Step % CentreEvery != 0) return;
         var model = EmbeddingModel;
-        int length = _settings.Model.Channels.Sum() * (_settings.Model.KeepImageNet ? 2 : 1);
+        int length = _settings.Model.CentreLength;
         int count = batch?.Count ?? 0;
         Tensor sums;
         if (count > 0)
